@@ -1,0 +1,201 @@
+"""Typed domain objects: what the rest of the program knows of SP4N-LAPOR! records.
+
+Only the remote adapter (``lapor_sync.lapor``) and the sandbox know the wire names; they
+convert to and from these classes. Invariants that every constructor caller upholds:
+
+- every id is a ``str`` (the wire sends integers and numeric strings interchangeably);
+- every ``datetime`` is timezone-aware (WIB for values that came from the wire);
+- every collection is a tuple, so objects are hashable and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class AuthorType(enum.StrEnum):
+    """Who wrote a follow-up."""
+
+    INSTITUTION = "institution"
+    REPORTER = "reporter"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """The reporter's contact data. Personal data: never log, never put in reports."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+
+    def __repr__(self) -> str:  # personal data must not leak through a repr in a traceback
+        return "Reporter(<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintSummary:
+    """One row of the complaint list."""
+
+    remote_id: str
+    tracking_id: str | None
+    title: str
+    status_code: str
+    status_name: str
+    disposition_id: str | None
+    disposition_name: str | None
+    category_id: str | None
+    classification_id: str | None
+    channel: str | None
+    is_secret: bool
+    is_anonymous: bool
+    tags: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    """One entry of a complaint's status history, as the remote reports it."""
+
+    status_code: str
+    status_name: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionEntry:
+    """One routing step: from one institution to another."""
+
+    from_id: str | None
+    from_name: str | None
+    to_id: str | None
+    to_name: str | None
+    template_code: str | None
+    content: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintDetail:
+    """A complaint with everything the detail endpoint returns."""
+
+    summary: ComplaintSummary
+    content: str
+    location_id: str | None
+    date_of_incident: date | None
+    reporter: Reporter | None
+    status_history: tuple[StatusEntry, ...]
+    dispositions: tuple[DispositionEntry, ...]
+
+    @property
+    def remote_id(self) -> str:
+        return self.summary.remote_id
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A follow-up (tindak lanjut), a reporter's reply, or an admin note."""
+
+    remote_id: str
+    complaint_id: str
+    author_type: AuthorType
+    from_id: str | None
+    from_name: str | None
+    to_id: str | None
+    to_name: str | None
+    content: str
+    template_code: str | None
+    is_secret: bool
+    rating: int | None
+    attachment_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Institution:
+    remote_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    remote_id: str
+    parent_id: str | None
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing. ``has_next`` is False on the last page."""
+
+    items: tuple[T, ...]
+    page: int
+    page_size: int
+    total: int | None
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewComplaint:
+    """A complaint to create on SP4N-LAPOR!. ``tags`` are written without the leading '#'."""
+
+    title: str
+    content: str
+    channel_id: str
+    category_id: str | None
+    classification_id: str | None
+    disposition_id: str | None
+    location_id: str | None
+    date_of_incident: date | None
+    is_anonymous: bool
+    is_secret: bool
+    tags: tuple[str, ...] = ()
+    reporter: Reporter | None = None
+
+    def __repr__(self) -> str:
+        return f"NewComplaint(tags={self.tags!r}, <content redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedComplaint:
+    remote_id: str
+    tracking_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewFollowUp:
+    complaint_id: str
+    from_institution_id: str
+    content: str
+    to_institution_id: str | None = None
+    is_secret: bool = False
+    rating: int | None = None
+
+    def __repr__(self) -> str:
+        return f"NewFollowUp(complaint_id={self.complaint_id!r}, <content redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Forward a complaint to another instansi as not within this one's authority."""
+
+    complaint_id: str
+    target_institution_id: str
+    reason_text: str = "Diteruskan ke Instansi Tujuan"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A complaint listing request: everything updated at or after ``updated_from``."""
+
+    updated_from: datetime
+    page: int = 1
+    page_size: int = 100
+    search: str | None = None

@@ -1,0 +1,162 @@
+"""Errors, named by what the caller must do about them.
+
+The tree::
+
+    LaporSyncError                 root; never raised itself
+    ├── ConfigError                fix the configuration; exit, list every problem
+    ├── RemoteError                anything the SP4N-LAPOR! side did wrong
+    │   ├── RetryableRemoteError   try again later (5xx, 429, connection, garbage body)
+    │   ├── FatalRemoteError       do not retry; a person must act
+    │   │   ├── AuthError          401/403: credentials or permissions
+    │   │   ├── NotFoundError      404
+    │   │   └── RejectedError      422: the server refused the input (field errors)
+    │   └── AmbiguousWriteError    a write was sent, the answer was lost: read before resending
+    ├── InvalidRecordError         one record cannot be read: quarantine it, go on
+    ├── DataSafetyError            the run would do mass damage: stop, say why
+    └── LockHeldError              another lapor-sync owns this database
+
+Invariant: no message built here contains a secret or personal data. Messages carry
+status codes, endpoint names, ids and field *names* only, never field values or
+response bodies. ``describe`` is the one place that turns an error into a sentence for an
+operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class LaporSyncError(Exception):
+    """Root of every error lapor-sync raises on purpose."""
+
+
+class ConfigError(LaporSyncError):
+    """The configuration is invalid. ``problems`` holds every problem, each with its key path."""
+
+    def __init__(self, problems: Sequence[str], source: str = "configuration") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__(f"{source}: {len(self.problems)} problem(s)")
+
+
+class RemoteError(LaporSyncError):
+    """The SP4N-LAPOR! side failed. ``endpoint`` is a route name like ``complaint_detail``."""
+
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        super().__init__(message)
+
+
+class RetryableRemoteError(RemoteError):
+    """Transient: 5xx, 429, connection trouble, a body that is not the promised JSON."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.retry_after = retry_after
+
+
+class FatalRemoteError(RemoteError):
+    """Retrying will not help; a person must change something."""
+
+
+class AuthError(FatalRemoteError):
+    """401 or 403: the API key or instansi token is wrong, expired or not allowed."""
+
+
+class NotFoundError(FatalRemoteError):
+    """404: the record does not exist or is not visible to this instansi."""
+
+
+class RejectedError(FatalRemoteError):
+    """422: the server refused the input. ``field_errors`` maps field name to messages."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        status: int | None = 422,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.field_errors = {k: list(v) for k, v in (field_errors or {}).items()}
+
+
+class AmbiguousWriteError(RemoteError):
+    """A write was sent and its answer lost: it may or may not have been applied.
+
+    Never resend blindly; look the record up on the remote first.
+    """
+
+
+class InvalidRecordError(LaporSyncError):
+    """One record from the remote cannot be understood; it is quarantined and the run goes on.
+
+    ``reason`` names the field and the problem, never the value.
+    """
+
+    def __init__(self, reason: str, *, record_id: str | None = None) -> None:
+        self.reason = reason
+        self.record_id = record_id
+        super().__init__(reason)
+
+
+class DataSafetyError(LaporSyncError):
+    """Carrying on would risk mass damage (for example the remote suddenly lists nothing)."""
+
+
+class LockHeldError(LaporSyncError):
+    """Another lapor-sync process holds the database lock."""
+
+
+def describe(error: BaseException) -> str:
+    """One sentence for an operator: what happened and what to do. No secrets, no personal data."""
+    if isinstance(error, ConfigError):
+        lines = [f"{error.source} has {len(error.problems)} problem(s); fix them and try again:"]
+        lines += [f"  - {p}" for p in error.problems]
+        return "\n".join(lines)
+    where = ""
+    if isinstance(error, RemoteError) and error.endpoint:
+        where = f" ({error.endpoint}"
+        where += f", HTTP {error.status})" if error.status else ")"
+    if isinstance(error, AuthError):
+        return (
+            f"SP4N-LAPOR! refused the credentials{where}: check the account's API key and "
+            "instansi token in the configuration (they may have expired or been rotated)."
+        )
+    if isinstance(error, RejectedError):
+        fields = ", ".join(sorted(error.field_errors)) or "unspecified fields"
+        return f"SP4N-LAPOR! rejected the data{where}; fields with errors: {fields}."
+    if isinstance(error, NotFoundError):
+        return f"SP4N-LAPOR! does not know this record{where}; it may not be visible to this instansi."
+    if isinstance(error, AmbiguousWriteError):
+        return (
+            f"A write was sent but its answer was lost{where}; lapor-sync will look the record "
+            "up before sending again."
+        )
+    if isinstance(error, RetryableRemoteError):
+        return (
+            f"SP4N-LAPOR! is unavailable or overloaded{where}: {error}. "
+            "lapor-sync will retry on the next cycle."
+        )
+    if isinstance(error, RemoteError):
+        return f"SP4N-LAPOR! answered unexpectedly{where}: {error}."
+    if isinstance(error, InvalidRecordError):
+        return f"A record could not be read and was quarantined: {error.reason}."
+    if isinstance(error, DataSafetyError):
+        return f"Stopped to protect the data: {error}"
+    if isinstance(error, LockHeldError):
+        return f"{error} Only one lapor-sync may use a database at a time."
+    if isinstance(error, LaporSyncError):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"Operating system error: {error.strerror or type(error).__name__}."
+    return f"Unexpected internal error ({type(error).__name__}); see the log for details."
