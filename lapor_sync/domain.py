@@ -21,14 +21,14 @@ T = TypeVar("T")
 class ComplaintState(enum.StrEnum):
     """The one internal state machine of a complaint; both sides' statuses map onto it."""
 
-    RECEIVED = "received"                          # recorded locally, not yet on SP4N-LAPOR!
+    RECEIVED = "received"  # recorded locally, not yet on SP4N-LAPOR!
     AWAITING_VERIFICATION = "awaiting_verification"
-    DISPOSITIONED = "dispositioned"                # verified and routed, no follow-up yet
+    DISPOSITIONED = "dispositioned"  # verified and routed, no follow-up yet
     IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"                          # a follow-up was posted
+    ANSWERED = "answered"  # a follow-up was posted
     CLOSED = "closed"
     ARCHIVED = "archived"
-    FORWARDED = "forwarded"                        # bukan wewenang: sent to another instansi
+    FORWARDED = "forwarded"  # bukan wewenang: sent to another instansi
     POSTPONED = "postponed"
 
 

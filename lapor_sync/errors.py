@@ -103,9 +103,10 @@ class InvalidRecordError(LaporSyncError):
     ``reason`` names the field and the problem, never the value.
     """
 
-    def __init__(self, reason: str, *, record_id: str | None = None) -> None:
+    def __init__(self, reason: str, *, record_id: str | None = None, raw: object = None) -> None:
         self.reason = reason
         self.record_id = record_id
+        self.raw = raw  # kept for the quarantine table; never part of the message
         super().__init__(reason)
 
 
@@ -136,7 +137,9 @@ def describe(error: BaseException) -> str:
         fields = ", ".join(sorted(error.field_errors)) or "unspecified fields"
         return f"SP4N-LAPOR! rejected the data{where}; fields with errors: {fields}."
     if isinstance(error, NotFoundError):
-        return f"SP4N-LAPOR! does not know this record{where}; it may not be visible to this instansi."
+        return (
+            f"SP4N-LAPOR! does not know this record{where}; it may not be visible to this instansi."
+        )
     if isinstance(error, AmbiguousWriteError):
         return (
             f"A write was sent but its answer was lost{where}; lapor-sync will look the record "

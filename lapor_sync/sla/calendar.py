@@ -54,10 +54,9 @@ class WorkingCalendar:
     @property
     def fingerprint(self) -> str:
         """Changes whenever the overrides change; stored beside computed due dates."""
-        text = "|".join(
-            ["H"] + sorted(d.isoformat() for d in self._extra_holidays)
-            + ["W"] + sorted(d.isoformat() for d in self._extra_working_days)
-        )
+        holidays_part = sorted(d.isoformat() for d in self._extra_holidays)
+        working_part = sorted(d.isoformat() for d in self._extra_working_days)
+        text = "|".join(["H", *holidays_part, "W", *working_part])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def holiday_name(self, day: date) -> str | None:

@@ -1,0 +1,381 @@
+"""HTTP client for one SP4N-LAPOR! instansi account.
+
+Behaviour, by kind of request:
+
+- **Reads** (list, detail, follow-ups, masters) are retried with tenacity on connection
+  errors, timeouts, 5xx, 429 and garbage bodies, with exponential backoff and jitter.
+  ``Retry-After`` (seconds or HTTP date) is honoured up to ``retry_after_cap``; a longer
+  demand stops the retries at once so a run is never held for hours.
+- **Writes** (create, follow-up, forward) are never resent blindly. An error that proves
+  nothing reached the server (connection refused, connect timeout, 429) raises
+  ``RetryableRemoteError``; any failure after the request may have been received (read
+  timeout, reset, 5xx, an unreadable answer) raises ``AmbiguousWriteError`` and the caller
+  must look the record up before sending again.
+- 401/403 raise ``AuthError`` at once; 404 ``NotFoundError``; 422 ``RejectedError``.
+
+Invariants: credentials travel only in headers (never URLs); the session never has TLS
+verification off; no exception or log line carries a credential, a body, or a query value
+(``search`` may hold personal text).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
+
+from lapor_sync.domain import (
+    Category,
+    ComplaintDetail,
+    ComplaintSummary,
+    CreatedComplaint,
+    FollowUp,
+    Forward,
+    Institution,
+    ListQuery,
+    NewComplaint,
+    NewFollowUp,
+    Page,
+)
+from lapor_sync.errors import (
+    AmbiguousWriteError,
+    FatalRemoteError,
+    InvalidRecordError,
+    RemoteError,
+    RetryableRemoteError,
+)
+from lapor_sync.lapor import wire
+from lapor_sync.timeutil import WIB
+
+_R = TypeVar("_R")
+
+RequestHook = Callable[[str, str, float], None]
+"""Called after every HTTP attempt with (endpoint, outcome, seconds); outcome is a status
+code as text or an error class name. Feeds metrics."""
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Everything a client needs. ``api_key`` and ``token`` are secrets (repr hides them)."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    token: str = field(repr=False)
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retry_attempts: int = 5
+    retry_initial_wait: float = 1.0
+    retry_max_wait: float = 30.0
+    retry_after_cap: float = 300.0
+    concurrency: int = 4
+    ca_bundle: str | None = None
+    user_agent: str = "lapor-sync"
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """A list item that could not be read: kept for quarantine, never dropped."""
+
+    remote_id: str | None
+    reason: str
+    raw: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """A page of the complaint list; unreadable items are set aside in ``invalid``."""
+
+    page: Page[ComplaintSummary]
+    invalid: tuple[InvalidItem, ...]
+
+
+class _RequestStats:
+    """Thread-safe counters of HTTP attempts, by endpoint."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_endpoint: dict[str, int] = {}
+        self.retries = 0
+
+    def count(self, endpoint: str) -> None:
+        with self._lock:
+            self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.by_endpoint.values())
+
+
+class LaporClient:
+    """One account's connection to SP4N-LAPOR!. Safe to share between threads."""
+
+    def __init__(
+        self,
+        options: ClientOptions,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(WIB),
+        on_request: RequestHook | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._options = options
+        self._base = options.base_url.rstrip("/") + "/"
+        self._sleep = sleep
+        self._clock = clock
+        self._on_request = on_request
+        self._rng = rng or random.Random()
+        self.stats = _RequestStats()
+        self._session = session or requests.Session()
+        adapter = HTTPAdapter(
+            pool_connections=1, pool_maxsize=max(options.concurrency, 1), max_retries=0
+        )
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers.update(
+            {
+                "Authorization": f"Bearer {options.api_key}",
+                "token": options.token,
+                "Accept": "application/json",
+                "User-Agent": options.user_agent,
+            }
+        )
+        self._session.verify = options.ca_bundle or True
+
+    def __repr__(self) -> str:
+        return f"LaporClient(base_url={self._options.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def list_complaints(self, query: ListQuery) -> ListPage:
+        params: dict[str, str | int] = {
+            "updated_from": query.updated_from.astimezone(WIB).strftime(wire.WIRE_TIMESTAMP),
+            "page": query.page,
+            "page_size": query.page_size,
+        }
+        if query.search:
+            params["search"] = query.search
+        results = self._read("list", "complaints", params)
+        items: list[ComplaintSummary] = []
+        invalid: list[InvalidItem] = []
+        raw_items = results.get("data")
+        if not isinstance(raw_items, list):
+            raise RetryableRemoteError("list answer has no 'data' list", endpoint="list")
+        for raw in raw_items:
+            try:
+                items.append(wire.summary_from_wire(raw))
+            except InvalidRecordError as exc:
+                invalid.append(InvalidItem(exc.record_id, exc.reason, raw))
+        total = results.get("total")
+        page = Page(
+            items=tuple(items),
+            page=query.page,
+            page_size=query.page_size,
+            total=int(total) if isinstance(total, int | str) and str(total).isdigit() else None,
+            has_next=bool(results.get("next_page_url")),
+        )
+        return ListPage(page=page, invalid=tuple(invalid))
+
+    def complaint_detail(self, complaint_id: str) -> ComplaintDetail:
+        results = self._read("detail", f"complaints/{complaint_id}/complaint", {})
+        return wire.detail_from_wire(results)
+
+    def followups(self, complaint_id: str) -> list[FollowUp]:
+        """Every readable follow-up of a complaint, all pages, oldest first."""
+        return self.followups_checked(complaint_id)[0]
+
+    def followups_checked(self, complaint_id: str) -> tuple[list[FollowUp], list[InvalidItem]]:
+        """Every follow-up of a complaint, with unreadable ones set aside for quarantine."""
+        good: list[FollowUp] = []
+        bad: list[InvalidItem] = []
+        for raw in self._paged("followups", f"complaints/{complaint_id}/followups"):
+            try:
+                good.append(wire.followup_from_wire(raw))
+            except InvalidRecordError as exc:
+                bad.append(InvalidItem(exc.record_id, exc.reason, raw))
+        return good, bad
+
+    def institutions(self) -> list[Institution]:
+        results = self._read("institutions", "masters/institutions/external", {"page_size": 1000})
+        return [wire.institution_from_wire(x) for x in results.get("data") or []]
+
+    def categories(self) -> list[Category]:
+        results = self._read("categories", "masters/categories", {})
+        return [wire.category_from_wire(x) for x in results.get("data") or []]
+
+    def _paged(self, endpoint: str, path: str) -> Iterator[Any]:
+        page = 1
+        while True:
+            results = self._read(endpoint, path, {"page": page})
+            data = results.get("data")
+            if not isinstance(data, list):
+                raise RetryableRemoteError(
+                    f"{endpoint} answer has no 'data' list", endpoint=endpoint
+                )
+            yield from data
+            if not results.get("next_page_url") or not data:
+                return
+            page += 1
+
+    def _read(self, endpoint: str, path: str, params: Mapping[str, str | int]) -> dict[str, Any]:
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetryableRemoteError),
+            stop=stop_after_attempt(self._options.retry_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=lambda _state: self.stats.retried(),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                status, body, retry_after = self._send("GET", endpoint, path, params=params)
+                envelope = wire.decode_envelope(endpoint, status, body, retry_after)
+                return wire.results_of(endpoint, status, envelope)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Backoff with full jitter; a server's Retry-After wins, unless it exceeds the cap."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RetryableRemoteError) and error.retry_after is not None:
+            if error.retry_after > self._options.retry_after_cap:
+                raise error  # stop now: the next scheduled cycle resumes
+            return error.retry_after
+        ceiling = min(
+            self._options.retry_max_wait,
+            self._options.retry_initial_wait * (2 ** (state.attempt_number - 1)),
+        )
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def create_complaint(self, new: NewComplaint) -> CreatedComplaint:
+        envelope = self._write("create", "complaints/complaint", wire.complaint_to_wire(new))
+        complaint_id, tracking_id = self._ambiguous_if_unreadable(
+            "create", lambda: wire.created_complaint_id(envelope)
+        )
+        return CreatedComplaint(remote_id=complaint_id, tracking_id=tracking_id)
+
+    def add_followup(self, new: NewFollowUp) -> str:
+        envelope = self._write(
+            "followup_add", "complaints/followup/add", wire.followup_to_wire(new)
+        )
+        return self._ambiguous_if_unreadable(
+            "followup_add", lambda: wire.created_followup_id(envelope)
+        )
+
+    def forward(self, forward: Forward) -> None:
+        path = f"complaints/process/{forward.complaint_id}/reject"
+        self._write("forward", path, wire.forward_to_wire(forward))
+
+    @staticmethod
+    def _ambiguous_if_unreadable(endpoint: str, read: Callable[[], _R]) -> _R:
+        try:
+            return read()
+        except RetryableRemoteError:
+            raise AmbiguousWriteError(
+                "write accepted but its answer carries no id", endpoint=endpoint
+            ) from None
+
+    def _write(self, endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send once. Raises RetryableRemoteError only when the server surely did not apply it."""
+        status, raw, retry_after = self._send("POST", endpoint, path, json_body=body)
+        try:
+            return wire.decode_envelope(endpoint, status, raw, retry_after)
+        except RetryableRemoteError as exc:
+            if status == 429 or "success:false" in str(exc):
+                raise  # the server said no: nothing was applied
+            raise AmbiguousWriteError(
+                f"answer unusable after write ({exc})", endpoint=endpoint, status=status
+            ) from None
+
+    # --- transport -----------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        endpoint: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> tuple[int, bytes, float | None]:
+        url = urljoin(self._base, path)
+        started = time.perf_counter()
+        self.stats.count(endpoint)
+        outcome = "error"
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                timeout=(self._options.connect_timeout, self._options.read_timeout),
+                allow_redirects=False,
+            )
+            body = response.content
+            outcome = str(response.status_code)
+        except requests.RequestException as exc:
+            outcome = type(exc).__name__
+            raise self._transport_error(method, endpoint, exc) from None
+        finally:
+            if self._on_request is not None:
+                self._on_request(endpoint, outcome, time.perf_counter() - started)
+        retry_after = wire.parse_retry_after(response.headers.get("Retry-After"), self._clock())
+        return response.status_code, body, retry_after
+
+    @staticmethod
+    def _transport_error(method: str, endpoint: str, exc: requests.RequestException) -> RemoteError:
+        kind = type(exc).__name__
+        if isinstance(exc, requests.exceptions.SSLError):
+            # A certificate problem is not transient: retrying cannot fix trust.
+            return FatalRemoteError(
+                "TLS certificate not trusted; set http.ca_bundle to the right CA", endpoint=endpoint
+            )
+        never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+            isinstance(exc, requests.exceptions.ConnectionError) and _is_connect_failure(exc)
+        )
+        if method == "GET" or never_sent:
+            return RetryableRemoteError(f"connection problem ({kind})", endpoint=endpoint)
+        return AmbiguousWriteError(f"answer lost ({kind})", endpoint=endpoint)
+
+
+def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection was never made, so no request bytes left this machine."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectionRefusedError):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            current = reason
+            continue
+        current = (
+            current.__cause__
+            or current.__context__
+            or (
+                current.args[0]
+                if current.args and isinstance(current.args[0], BaseException)
+                else None
+            )
+        )
+    return False

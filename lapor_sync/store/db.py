@@ -1,0 +1,93 @@
+"""Opening the SQLite store, and transactions.
+
+Invariants:
+- every connection runs in WAL mode with a busy timeout, foreign keys on, and
+  ``synchronous=FULL`` (a committed cursor or outbox row must survive a power cut, since
+  the remote cannot be asked what we already sent);
+- every write goes through ``transaction()``: ``BEGIN IMMEDIATE`` takes the write lock up
+  front, so two writers queue on the busy timeout instead of failing half-way through;
+  nested use becomes a savepoint;
+- migrations are applied on open and are safe to re-run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from lapor_sync.errors import LaporSyncError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(LaporSyncError):
+    """The database cannot be opened or written (locked, read-only, full disk)."""
+
+
+def open_database(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the store at ``path``; ``":memory:"`` for tests."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store's folder {target.parent}: {exc.strerror}"
+            ) from None
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        # Explicit BEGIN/COMMIT only: the driver must not open transactions on its own.
+        conn.isolation_level = None
+        if not memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=FULL")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from None
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        from lapor_sync.store.migrations import apply_migrations
+
+        try:
+            apply_migrations(db)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot prepare the store at {path}: {exc}") from None
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One atomic unit of work: all of it is committed, or none of it."""
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        _rollback(conn)
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # An error such as SQLITE_FULL may already have rolled the transaction back.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def integrity_ok(db: sqlite_utils.Database) -> bool:
+    row = db.execute("PRAGMA integrity_check").fetchone()
+    return bool(row and row[0] == "ok")

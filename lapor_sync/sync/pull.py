@@ -1,0 +1,412 @@
+"""Pull: copy what changed on SP4N-LAPOR! into the local mirror, losing nothing.
+
+Paging strategy (why not plain offset paging): the remote pages by offset over a live
+result set, so an item updated mid-listing moves to the end and the rest shift — an
+offset walk can skip an item. We page by **keyset** instead: every request asks for
+``updated_from = L`` (inclusive), page 1, where L is the last ``updated_at`` of the page
+before. Items only ever move *later*, so a request starting at L sees every item whose
+``updated_at >= L``; nothing with a smaller timestamp is left unseen. Items sharing L are
+read again and recognised as unchanged (no detail fetch).
+
+The one place offset paging is unavoidable is a **tie group**: more items with one
+``updated_at`` T than a page holds. Such a group is walked with ``page=2,3,…`` at
+``updated_from = T``; a member that changes during that walk leaves the group and may make
+another member slip by. So the cursor is **held at T** until the pass ends; if any member
+of the group was seen again with a newer timestamp, the group is walked once more (bounded
+by ``max_verify_passes``). Only then may the cursor pass T.
+
+Invariants:
+- the cursor is a server timestamp, only moves forward, and is committed in the same
+  transaction as the page it covers — it never passes data that is not committed;
+- a page is all-or-nothing: a failure while fetching or writing it commits nothing of it;
+- a malformed record is quarantined (reason without personal data) and the run goes on;
+  quarantined complaints are retried on later pulls;
+- each run starts ``lookback`` before the cursor, so late commits and ties are re-read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from lapor_sync.domain import AuthorType, ComplaintDetail, ComplaintSummary, FollowUp, ListQuery
+from lapor_sync.errors import DataSafetyError, InvalidRecordError, NotFoundError
+from lapor_sync.lapor.client import InvalidItem, LaporClient, ListPage
+from lapor_sync.store import mirror
+from lapor_sync.store.db import transaction
+from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.timeutil import WIB, Clock, now_wib, to_db
+
+EPOCH = datetime(2000, 1, 1, tzinfo=WIB)
+
+ProgressHook = Callable[[int, int | None], None]
+"""Called after each page with (complaints listed so far, total reported by the server)."""
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    account: str
+    page_size: int = 100
+    lookback: timedelta = timedelta(minutes=10)
+    concurrency: int = 4
+    max_verify_passes: int = 3
+    mass_drop_ratio: float = 0.5
+    quarantine_retry_limit: int = 50
+
+
+@dataclass
+class PullSummary:
+    account: str
+    listed: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    followups_new: int = 0
+    quarantined: int = 0
+    requests: int = 0
+    pages: int = 0
+    duration_s: float = 0.0
+    cursor: str | None = None
+    status_changes: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    def figures(self) -> dict[str, object]:
+        return {
+            "account": self.account,
+            "fetched": self.listed,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "followups_new": self.followups_new,
+            "quarantined": self.quarantined,
+            "requests": self.requests,
+            "duration_s": round(self.duration_s, 3),
+            "cursor": self.cursor,
+        }
+
+
+@dataclass
+class _TieGroup:
+    stamp: datetime
+    members: set[str]
+    disturbed: bool = False
+
+
+OpdResolver = Callable[[str | None], str | None]
+
+
+class Puller:
+    """One pull of one account. Create a new one per run."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        client: LaporClient,
+        options: PullOptions,
+        *,
+        clock: Clock = now_wib,
+        opd_for: OpdResolver = lambda _institution: None,
+        progress: ProgressHook | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._options = options
+        self._clock = clock
+        self._opd_for = opd_for
+        self._progress = progress
+        self._run_id = run_id
+        self._groups: dict[datetime, _TieGroup] = {}
+        self._seen: dict[str, datetime] = {}
+        self._high: datetime | None = None
+        self._total: int | None = None
+        self.summary = PullSummary(account=options.account)
+
+    # --- entry point -----------------------------------------------------------------------
+
+    def run(self, since: datetime | None = None) -> PullSummary:
+        started = time.perf_counter()
+        requests_before = self._client.stats.total
+        cursor = mirror.get_cursor(self._db, self._options.account)
+        self._check_remote_not_emptied()
+        start = max(cursor, since) if cursor and since else (cursor or since or EPOCH)
+        if cursor is not None:
+            start -= self._options.lookback
+        with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
+            self._pool = pool
+            self._retry_quarantined()
+            self._walk(start)
+        self.summary.requests = self._client.stats.total - requests_before
+        self.summary.duration_s = time.perf_counter() - started
+        final = mirror.get_cursor(self._db, self._options.account)
+        self.summary.cursor = final.isoformat() if final else None
+        return self.summary
+
+    # --- safety ----------------------------------------------------------------------------
+
+    def _check_remote_not_emptied(self) -> None:
+        """Stop when the remote suddenly shows far fewer complaints than we hold."""
+        held = mirror.complaint_count(self._db, self._options.account)
+        if held < 20:
+            return
+        probe = self._client.list_complaints(ListQuery(updated_from=EPOCH, page=1, page_size=1))
+        total = probe.page.total
+        if total is not None and total < held * self._options.mass_drop_ratio:
+            raise DataSafetyError(
+                f"account {self._options.account}: SP4N-LAPOR! now lists {total} complaints "
+                f"but {held} were pulled before; nothing was changed locally. Check the "
+                "account's token and the instansi's status on SP4N-LAPOR!, then run again."
+            )
+
+    # --- paging ----------------------------------------------------------------------------
+
+    def _walk(self, start: datetime) -> None:
+        position = start
+        while True:
+            listing = self._list(position, 1)
+            items = listing.page.items
+            self._process_page(items, listing.invalid)
+            if not listing.page.has_next or not items:
+                break
+            if all(i.updated_at == position for i in items):
+                after_group = self._walk_tie_group(position, items)
+                if after_group is None:
+                    break
+                position = after_group
+            else:
+                position = items[-1].updated_at
+        self._verify_tie_groups()
+        self._commit_cursor(final=True)
+
+    def _walk_tie_group(
+        self, stamp: datetime, first_page: Sequence[ComplaintSummary]
+    ) -> datetime | None:
+        """Offset-walk the items sharing ``stamp``. Returns where to continue, or None at end."""
+        group = self._groups.setdefault(stamp, _TieGroup(stamp, set()))
+        group.members.update(i.remote_id for i in first_page)
+        page_no = 1
+        while True:
+            page_no += 1
+            listing = self._list(stamp, page_no)
+            items = listing.page.items
+            group.members.update(i.remote_id for i in items if i.updated_at == stamp)
+            self._process_page(items, listing.invalid)
+            beyond = [i for i in items if i.updated_at > stamp]
+            if beyond:
+                return beyond[-1].updated_at
+            if not listing.page.has_next or not items:
+                return None
+
+    def _verify_tie_groups(self) -> None:
+        for _ in range(self._options.max_verify_passes):
+            disturbed = [g for g in self._groups.values() if g.disturbed]
+            if not disturbed:
+                return
+            for group in disturbed:
+                group.disturbed = False
+                page_no = 0
+                while True:
+                    page_no += 1
+                    listing = self._list(group.stamp, page_no)
+                    items = listing.page.items
+                    group.members.update(i.remote_id for i in items if i.updated_at == group.stamp)
+                    self._process_page(items, listing.invalid)
+                    if any(i.updated_at > group.stamp for i in items) or not listing.page.has_next:
+                        break
+
+    def _list(self, updated_from: datetime, page: int) -> ListPage:
+        listing = self._client.list_complaints(
+            ListQuery(updated_from=updated_from, page=page, page_size=self._options.page_size)
+        )
+        if self._total is None:
+            self._total = listing.page.total
+        return listing
+
+    # --- one page --------------------------------------------------------------------------
+
+    def _process_page(
+        self, items: Sequence[ComplaintSummary], invalid: Sequence[InvalidItem]
+    ) -> None:
+        self.summary.pages += 1
+        self.summary.listed += len(items)
+        self._note_movements(items)
+        known = mirror.known_versions(self._db, self._options.account, [i.remote_id for i in items])
+        changed = [
+            i
+            for i in items
+            if i.remote_id not in known or known[i.remote_id].updated_at != _stamp(i.updated_at)
+        ]
+        self.summary.unchanged += len(items) - len(changed)
+        fetched = self._fetch_all(changed)
+        now = self._clock()
+        with transaction(self._db):
+            for item in invalid:
+                self._quarantine("summary", item.remote_id, item.reason, item.raw, now)
+            for summary in changed:
+                outcome = fetched[summary.remote_id]
+                if isinstance(outcome, _Failed):
+                    self._quarantine("detail", summary.remote_id, outcome.reason, outcome.raw, now)
+                else:
+                    self._store(outcome[0], outcome[1], now)
+            for bad in (f for o in fetched.values() if not isinstance(o, _Failed) for f in o[2]):
+                self._quarantine("followup", bad.remote_id, bad.reason, bad.raw, now)
+            if items:
+                self._commit_cursor(final=False, last=items[-1].updated_at, now=now)
+        if items and (self._high is None or items[-1].updated_at > self._high):
+            self._high = items[-1].updated_at
+        if self._progress:
+            self._progress(self.summary.listed, self._total)
+
+    def _note_movements(self, items: Sequence[ComplaintSummary]) -> None:
+        """Mark tie groups disturbed when one of their members reappears, moved later."""
+        for item in items:
+            before = self._seen.get(item.remote_id)
+            if before is not None and item.updated_at > before:
+                group = self._groups.get(before)
+                if group is not None and item.remote_id in group.members:
+                    group.disturbed = True
+            self._seen[item.remote_id] = item.updated_at
+
+    def _commit_cursor(
+        self, *, final: bool, last: datetime | None = None, now: datetime | None = None
+    ) -> None:
+        held = [g.stamp for g in self._groups.values()]
+        if final:
+            disturbed = [g.stamp for g in self._groups.values() if g.disturbed]
+            # Still unsure after the verify passes: stay at the group; the next run re-reads.
+            target = min(disturbed) if disturbed else self._high
+            if target is not None:
+                with transaction(self._db):
+                    self._advance(target, now)
+            return
+        assert last is not None
+        self._advance(min([*held, last]), now)
+
+    def _advance(self, position: datetime, now: datetime | None) -> None:
+        mirror.advance_cursor(self._db, self._options.account, position, now or self._clock())
+
+    # --- fetching --------------------------------------------------------------------------
+
+    def _fetch_all(
+        self, summaries: Sequence[ComplaintSummary]
+    ) -> dict[str, tuple[ComplaintDetail, list[FollowUp], list[InvalidItem]] | _Failed]:
+        """Detail and follow-ups of each changed complaint, with bounded concurrency.
+
+        Remote errors other than a bad record propagate: the page then commits nothing.
+        """
+        details: dict[str, Future[ComplaintDetail]] = {}
+        followups: dict[str, Future[tuple[list[FollowUp], list[InvalidItem]]]] = {}
+        for s in summaries:
+            details[s.remote_id] = self._pool.submit(self._client.complaint_detail, s.remote_id)
+            followups[s.remote_id] = self._pool.submit(self._client.followups_checked, s.remote_id)
+        out: dict[str, tuple[ComplaintDetail, list[FollowUp], list[InvalidItem]] | _Failed] = {}
+        try:
+            for remote_id, future in details.items():
+                try:
+                    detail = future.result()
+                    good, bad = followups[remote_id].result()
+                    out[remote_id] = (detail, good, bad)
+                except InvalidRecordError as exc:
+                    out[remote_id] = _Failed(exc.reason, exc.raw)
+                except NotFoundError:
+                    out[remote_id] = _Failed("detail: HTTP 404 although listed", None)
+        finally:
+            for detail_future in details.values():
+                detail_future.cancel()
+            for followup_future in followups.values():
+                followup_future.cancel()
+        return out
+
+    def _retry_quarantined(self) -> None:
+        """Give complaints that could not be read before another chance."""
+        ids = mirror.unresolved_quarantined_complaints(
+            self._db, self._options.account, self._options.quarantine_retry_limit
+        )
+        for remote_id in ids:
+            try:
+                detail = self._client.complaint_detail(remote_id)
+                good, bad = self._client.followups_checked(remote_id)
+            except (InvalidRecordError, NotFoundError):
+                continue
+            now = self._clock()
+            with transaction(self._db):
+                self._store(detail, good, now)
+                for item in bad:
+                    self._quarantine("followup", item.remote_id, item.reason, item.raw, now)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _store(self, detail: ComplaintDetail, followups: list[FollowUp], now: datetime) -> None:
+        account = self._options.account
+        s = detail.summary
+        result = mirror.save_complaint(self._db, account, detail, followups, now)
+        mirror.resolve_quarantine(self._db, account, s.remote_id, now)
+        if result.outcome == "stale":
+            self.summary.stale += 1
+            return
+        opd = self._opd_for(s.disposition_id)
+
+        def event(kind: EventKind, detail: dict[str, str | None]) -> None:
+            record_event(
+                self._db,
+                kind,
+                now,
+                account=account,
+                opd=opd,
+                complaint_id=s.remote_id,
+                tracking_id=s.tracking_id,
+                side="lapor",
+                detail=detail,
+                run_id=self._run_id,
+            )
+
+        if result.outcome == "new":
+            self.summary.new += 1
+            event(EventKind.PULLED_NEW, {"to_status": s.status_name})
+        else:
+            self.summary.changed += 1
+            if result.old_status != result.new_status:
+                self.summary.status_changes.append((s.remote_id, result.old_status, s.status_name))
+                event(
+                    EventKind.STATUS_CHANGED,
+                    {"from_status": result.old_status, "to_status": s.status_name},
+                )
+        for f in result.new_followups:
+            self.summary.followups_new += 1
+            reply = f.author_type == AuthorType.REPORTER
+            kind = EventKind.REPORTER_REPLY if reply else EventKind.FOLLOWUP_PULLED
+            event(
+                kind,
+                {"followup_id": f.remote_id, "author": f.author_type.value},
+            )
+
+    def _quarantine(
+        self, kind: str, remote_id: str | None, reason: str, raw: object, now: datetime
+    ) -> None:
+        self.summary.quarantined += 1
+        key = mirror.quarantine(self._db, self._options.account, kind, remote_id, reason, raw, now)
+        record_event(
+            self._db,
+            EventKind.QUARANTINED,
+            now,
+            account=self._options.account,
+            complaint_id=key if kind != "followup" else None,
+            side="lapor",
+            detail={"kind": kind, "reason": reason},
+            run_id=self._run_id,
+        )
+
+
+@dataclass(frozen=True)
+class _Failed:
+    reason: str
+    raw: object
+
+
+def _stamp(value: datetime) -> str:
+    return to_db(value)
