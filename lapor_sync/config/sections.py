@@ -1,0 +1,313 @@
+"""One pydantic model per section of config.toml.
+
+Every model is frozen, forbids unknown keys and hides input values in errors. Checks that
+involve two fields of one section live here (as field validators that read earlier fields
+from ``info.data``, so they still run when an unrelated field of the section is wrong);
+checks across sections live in the loader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
+
+from lapor_sync import __version__
+from lapor_sync.config.fields import (
+    ChannelName,
+    ConfigDate,
+    Email,
+    LocalTime,
+    NonEmptyStr,
+    NonNegativeFloat,
+    NumericId,
+    OpdCode,
+    PositiveDuration,
+    PositiveFloat,
+    ResolvedPath,
+    Slug,
+    check_base_url,
+    is_loopback_host,
+    url_host,
+)
+from lapor_sync.config.secret_sources import SecretOrigin, SecretSpec
+from lapor_sync.domain import ComplaintState
+
+DEFAULT_CHANNELS: Mapping[ChannelName, str] = {
+    "sms": "2",
+    "whatsapp": "7",
+    "telepon": "8",
+    "walk-in": "9",
+    "media-sosial": "4",
+    "web": "1",
+}
+
+DEFAULT_STATUS_MAP: Mapping[str, ComplaintState] = {
+    # integration API status_name
+    "Belum Terverifikasi": ComplaintState.AWAITING_VERIFICATION,
+    "Terverifikasi": ComplaintState.DISPOSITIONED,
+    "Dalam Proses": ComplaintState.IN_PROGRESS,
+    "Selesai": ComplaintState.CLOSED,
+    "Diarsipkan": ComplaintState.ARCHIVED,
+    "Ditolak": ComplaintState.FORWARDED,
+    "Ditunda": ComplaintState.POSTPONED,
+    # per-instansi statistics page
+    "Laporan Belum Terverifikasi": ComplaintState.AWAITING_VERIFICATION,
+    "Terdisposisi Belum Ditindaklanjuti": ComplaintState.DISPOSITIONED,
+    "Terdisposisi Sedang Diproses": ComplaintState.IN_PROGRESS,
+    "Terdisposisi Selesai": ComplaintState.CLOSED,
+    "Laporan Tertunda": ComplaintState.POSTPONED,
+    "Laporan Arsip": ComplaintState.ARCHIVED,
+}
+
+
+def status_key(name: str) -> str:
+    """How status names are compared: surrounding whitespace stripped, case-folded."""
+    return name.strip().casefold()
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+def _int(low: int, high: int) -> object:
+    return Field(ge=low, le=high, strict=True)
+
+
+class StoreSettings(Section):
+    """[store]: the local SQLite database."""
+
+    path: ResolvedPath = Field(default=Path("var/lapor-sync.db"), validate_default=True)
+
+
+class _AccountBase(Section):
+    name: Slug
+    institution_id: NumericId
+    base_url: str
+    page_size: Annotated[int, _int(1, 100)] = 100
+    enabled: StrictBool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return check_base_url(value)
+
+    @property
+    def host(self) -> str:
+        return url_host(self.base_url)
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when base_url points at a loopback address (the built-in sandbox)."""
+        return is_loopback_host(self.host)
+
+
+class AccountConfig(_AccountBase):
+    """One [[accounts]] table as written: secrets are still only references."""
+
+    api_key: SecretSpec
+    token: SecretSpec
+
+
+class Account(_AccountBase):
+    """A SP4N-LAPOR! instansi account with its secrets read.
+
+    ``api_key`` and ``token`` are empty only for a disabled account whose secret source
+    was missing at load time. ``*_origin`` says where each came from (no secret in it).
+    """
+
+    api_key: SecretStr
+    token: SecretStr
+    api_key_origin: SecretOrigin
+    token_origin: SecretOrigin
+
+
+class Opd(Section):
+    """One [[opd]] table: a provincial agency that receives dispositions."""
+
+    code: OpdCode
+    name: NonEmptyStr
+    institution_id: NumericId
+    account: Slug
+    liaison: NonEmptyStr
+    email: Email | None = None
+
+
+class HttpSettings(Section):
+    """[http]: how the remote adapter talks to SP4N-LAPOR!. TLS is always verified."""
+
+    connect_timeout: Annotated[PositiveFloat, Field(le=300)] = 5.0
+    read_timeout: Annotated[PositiveFloat, Field(le=3600)] = 30.0
+    retry_attempts: Annotated[int, _int(1, 20)] = 5
+    retry_initial_wait: Annotated[NonNegativeFloat, Field(le=3600)] = 1.0
+    retry_max_wait: Annotated[NonNegativeFloat, Field(le=3600)] = 30.0
+    retry_after_cap: Annotated[PositiveFloat, Field(le=86400)] = 300.0
+    concurrency: Annotated[int, _int(1, 32)] = 4
+    ca_bundle: ResolvedPath | None = None
+    user_agent: NonEmptyStr = f"lapor-sync/{__version__}"
+
+    @field_validator("retry_max_wait")
+    @classmethod
+    def _max_wait(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("retry_initial_wait")
+        if isinstance(initial, float) and value < initial:
+            raise ValueError("must be at least http.retry_initial_wait")
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"CA bundle file {value} does not exist")
+        return value
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, value: str) -> str:
+        if not value.isascii() or not value.isprintable():
+            raise ValueError("must be printable ASCII on one line")
+        return value
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read), as ``requests`` takes it."""
+        return (self.connect_timeout, self.read_timeout)
+
+
+class PullSettings(Section):
+    """[pull]: reading complaints from SP4N-LAPOR!."""
+
+    lookback_seconds: Annotated[int, _int(0, 7 * 86400)] = 600
+    backfill_since: ConfigDate | None = None
+    max_verify_passes: Annotated[int, _int(1, 100)] = 3
+    mass_drop_ratio: Annotated[float, Field(ge=0, le=1, strict=True)] = 0.5
+
+    @property
+    def lookback(self) -> timedelta:
+        return timedelta(seconds=self.lookback_seconds)
+
+
+class PushSettings(Section):
+    """[push]: the outbox of writes to SP4N-LAPOR!."""
+
+    max_attempts: Annotated[int, _int(1, 1000)] = 8
+    backoff_initial_seconds: Annotated[PositiveFloat, Field(le=86400)] = 30.0
+    backoff_max_seconds: Annotated[PositiveFloat, Field(le=7 * 86400)] = 3600.0
+
+    @field_validator("backoff_max_seconds")
+    @classmethod
+    def _max_backoff(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("backoff_initial_seconds")
+        if isinstance(initial, float) and value < initial:
+            raise ValueError("must be at least push.backoff_initial_seconds")
+        return value
+
+
+class ScheduleSettings(Section):
+    """[schedule]: how often the daemon runs each job."""
+
+    pull_every: PositiveDuration = timedelta(minutes=5)
+    push_every: PositiveDuration = timedelta(minutes=1)
+    reconcile_every: PositiveDuration = timedelta(minutes=5)
+    deadlines_every: PositiveDuration = timedelta(minutes=15)
+    daily_summary_at: LocalTime = time(7, 0)
+    misfire_grace: PositiveDuration = timedelta(minutes=2)
+    health_window_factor: Annotated[float, Field(ge=1, le=100, strict=True)] = 3.0
+
+
+class DeadlineSettings(Section):
+    """[deadlines]: service-level clocks, in working days unless stated."""
+
+    verification_days: Annotated[int, _int(1, 365)] = 3
+    followup_days: Annotated[int, _int(1, 365)] = 5
+    closure_days: Annotated[int, _int(1, 365)] = 10
+    settlement_days: Annotated[int, _int(1, 3650)] = 60
+    settlement_unit: Literal["working", "calendar"] = "working"
+    near_due_days: Annotated[int, _int(0, 365)] = 1
+
+
+class CalendarOverrides(Section):
+    """[calendar]: corrections to the national holiday calendar."""
+
+    extra_holidays: tuple[ConfigDate, ...] = ()
+    extra_working_days: tuple[ConfigDate, ...] = ()
+
+    @field_validator("extra_working_days")
+    @classmethod
+    def _no_overlap(cls, value: tuple[date, ...], info: ValidationInfo) -> tuple[date, ...]:
+        holidays = info.data.get("extra_holidays", ())
+        both = sorted(set(value) & set(holidays))
+        if both:
+            days = ", ".join(d.isoformat() for d in both)
+            raise ValueError(
+                f"{days} also in calendar.extra_holidays; a date cannot be both a holiday "
+                "and a working day"
+            )
+        return value
+
+
+class LocalSettings(Section):
+    """[local]: the province's own register."""
+
+    reference_format: NonEmptyStr = "LPG-{year}-{seq:06d}"
+    default_account: Slug | None = None
+
+    @field_validator("reference_format")
+    @classmethod
+    def _reference_format(cls, value: str) -> str:
+        try:
+            first = value.format(year=2026, seq=1)
+            second = value.format(year=2026, seq=2)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+            raise ValueError(
+                'must be a format string using only {year} and {seq}, e.g. "LPG-{year}-{seq:06d}"'
+            ) from None
+        if first == second:
+            raise ValueError("must contain {seq}, or every ticket gets the same reference")
+        if not first.isprintable() or " " in first:
+            raise ValueError("must produce a reference without spaces or control characters")
+        return value
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class DaemonSettings(Section):
+    """[daemon]: the long-running service."""
+
+    allow_remote_health: StrictBool = False
+    health_host: NonEmptyStr = Field(default="127.0.0.1", validate_default=True)
+    health_port: Annotated[int, _int(1, 65535)] = 9108
+    log_format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower)] = "auto"
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error", "critical"], BeforeValidator(_lower)
+    ] = "info"
+
+    @field_validator("health_host")
+    @classmethod
+    def _loopback_health(cls, value: str, info: ValidationInfo) -> str:
+        if not is_loopback_host(value) and info.data.get("allow_remote_health") is not True:
+            raise ValueError(
+                "must be a loopback address (127.0.0.1, ::1 or localhost) unless "
+                "daemon.allow_remote_health = true"
+            )
+        return value
+
+
+class ReportSettings(Section):
+    """[report]: where liaison reports are written."""
+
+    out_dir: ResolvedPath = Field(default=Path("var/report"), validate_default=True)
