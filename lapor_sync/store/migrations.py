@@ -178,3 +178,143 @@ def _remote_mirror(db: sqlite_utils.Database) -> None:
 
 def apply_migrations(db: sqlite_utils.Database) -> None:
     migrations.apply(db)
+
+
+@migrations(name="0002_local_register")
+def _local_register(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- The OPD register: tickets and follow-ups held by the province (Call Center, OPD
+        -- staff, imports, other local apps). Documented for other writers in
+        -- docs/local-records.md. ``origin`` = 'local' for what started here, 'lapor' for
+        -- what was adopted from SP4N-LAPOR!.
+        CREATE TABLE local_tickets (
+            id INTEGER PRIMARY KEY,
+            ref TEXT UNIQUE,
+            origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'lapor')),
+            account TEXT,
+            channel TEXT NOT NULL CHECK (channel IN
+                ('sms', 'whatsapp', 'telepon', 'walk-in', 'media-sosial', 'web', 'lapor')),
+            reporter_name TEXT,
+            reporter_phone TEXT,
+            reporter_email TEXT,
+            is_anonymous INTEGER NOT NULL DEFAULT 0 CHECK (is_anonymous IN (0, 1)),
+            is_secret INTEGER NOT NULL DEFAULT 0 CHECK (is_secret IN (0, 1)),
+            title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 150),
+            content TEXT NOT NULL CHECK (length(content) >= 1),
+            category_id TEXT,
+            opd_code TEXT,
+            location_id TEXT,
+            date_of_incident TEXT,
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'received',
+            import_key TEXT UNIQUE,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours'))
+        );
+        CREATE INDEX local_tickets_opd ON local_tickets (opd_code, status);
+
+        CREATE TABLE local_followups (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+            origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'lapor')),
+            author TEXT NOT NULL DEFAULT 'opd' CHECK (author IN ('opd', 'reporter', 'admin')),
+            opd_code TEXT,
+            content TEXT NOT NULL CHECK (length(content) >= 1),
+            is_secret INTEGER NOT NULL DEFAULT 0 CHECK (is_secret IN (0, 1)),
+            remote_account TEXT,
+            remote_id TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours')),
+            UNIQUE (remote_account, remote_id)
+        );
+        CREATE INDEX local_followups_ticket ON local_followups (ticket_id);
+
+        -- "Bukan wewenang": forward a ticket to another instansi.
+        CREATE TABLE local_forwards (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+            target_institution_id TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT 'Diteruskan ke Instansi Tujuan',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours'))
+        );
+
+        -- Identity: one local ticket <-> one LAPOR! complaint, unique both ways.
+        CREATE TABLE links (
+            ticket_id INTEGER NOT NULL UNIQUE REFERENCES local_tickets (id),
+            account TEXT NOT NULL,
+            remote_id TEXT NOT NULL,
+            tracking_id TEXT,
+            linked_at TEXT NOT NULL,
+            UNIQUE (account, remote_id)
+        );
+
+        -- Change journal: every writer's change, captured by triggers, so the connector
+        -- notices it without scanning every ticket.
+        CREATE TABLE local_changes (
+            id INTEGER PRIMARY KEY,
+            table_name TEXT NOT NULL,
+            row_id INTEGER NOT NULL,
+            op TEXT NOT NULL,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours')),
+            processed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX local_changes_pending ON local_changes (processed, id);
+
+        -- What must reach SP4N-LAPOR!. Rows are born in the same transaction as the change
+        -- that causes them (triggers below), so no writer can forget one.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('create_complaint', 'post_followup', 'forward')),
+            ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+            subject_id INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'unknown', 'done', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            -- 1 once any attempt may have reached the remote: from then on every attempt
+            -- looks the record up before sending, even after a manual retry.
+            ambiguous INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL DEFAULT '',
+            last_error TEXT,
+            result_remote_id TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S+07:00', 'now', '+7 hours')),
+            UNIQUE (kind, subject_id)
+        );
+        CREATE INDEX outbox_state ON outbox (state, next_attempt_at);
+        CREATE INDEX outbox_ticket ON outbox (ticket_id, id);
+
+        CREATE TRIGGER local_ticket_created AFTER INSERT ON local_tickets
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op) VALUES ('local_tickets', NEW.id, 'insert');
+            INSERT INTO outbox (kind, ticket_id, subject_id)
+                SELECT 'create_complaint', NEW.id, NEW.id WHERE NEW.origin = 'local';
+        END;
+
+        CREATE TRIGGER local_ticket_updated AFTER UPDATE ON local_tickets
+        WHEN OLD.status IS NOT NEW.status OR OLD.opd_code IS NOT NEW.opd_code
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op) VALUES ('local_tickets', NEW.id, 'update');
+        END;
+
+        CREATE TRIGGER local_followup_created AFTER INSERT ON local_followups
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op) VALUES ('local_followups', NEW.id, 'insert');
+            INSERT INTO outbox (kind, ticket_id, subject_id)
+                SELECT 'post_followup', NEW.ticket_id, NEW.id
+                WHERE NEW.origin = 'local' AND NEW.author = 'opd';
+        END;
+
+        CREATE TRIGGER local_forward_created AFTER INSERT ON local_forwards
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op) VALUES ('local_forwards', NEW.id, 'insert');
+            INSERT INTO outbox (kind, ticket_id, subject_id) VALUES ('forward', NEW.ticket_id, NEW.id);
+        END;
+
+        -- Per-year counters for local references (LPG-2026-000123).
+        CREATE TABLE ref_sequences (
+            year INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL
+        );
+        """,
+    )

@@ -1,0 +1,223 @@
+"""The application: settings turned into a store, clients and runnable jobs.
+
+The CLI and the daemon both call these functions; neither holds business rules. Every job
+records a row in ``runs`` (started before the work, finished after), so a crash or a
+failure always leaves a visible trace, and one summary log line.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from lapor_sync.config import Settings
+from lapor_sync.errors import LaporSyncError, describe
+from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
+from lapor_sync.logs import get_logger, log_run_summary
+from lapor_sync.redact import register_secret
+from lapor_sync.store.db import open_database
+from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
+from lapor_sync.sync.adopt import AdoptSummary, adopt
+from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
+from lapor_sync.sync.push import Pusher, PushPolicy, PushSummary
+from lapor_sync.timeutil import Clock, now_wib
+
+_T = TypeVar("_T")
+log = get_logger("lapor_sync.app")
+
+
+@dataclass
+class App:
+    """A configured lapor-sync: one store, one client per enabled account."""
+
+    settings: Settings
+    db: sqlite_utils.Database
+    clients: dict[str, LaporClient]
+    clock: Clock = now_wib
+    sleep: Callable[[float], None] | None = None
+    hooks: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        self.db.close()
+
+    def opd_for(self, institution_id: str | None) -> str | None:
+        if not institution_id:
+            return None
+        opd = self.settings.opd_by_institution(institution_id)
+        return opd.code if opd else None
+
+
+def make_client(
+    settings: Settings,
+    account_name: str,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    on_request: RequestHook | None = None,
+    clock: Clock = now_wib,
+) -> LaporClient:
+    account = settings.account(account_name)
+    http = settings.http
+    options = ClientOptions(
+        base_url=account.base_url,
+        api_key=account.api_key.get_secret_value(),
+        token=account.token.get_secret_value(),
+        connect_timeout=http.connect_timeout,
+        read_timeout=http.read_timeout,
+        retry_attempts=http.retry_attempts,
+        retry_initial_wait=http.retry_initial_wait,
+        retry_max_wait=http.retry_max_wait,
+        retry_after_cap=http.retry_after_cap,
+        concurrency=http.concurrency,
+        ca_bundle=str(http.ca_bundle) if http.ca_bundle else None,
+        user_agent=http.user_agent,
+    )
+    kwargs: dict[str, Any] = {"on_request": on_request, "clock": clock}
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    return LaporClient(options, **kwargs)
+
+
+def open_app(
+    settings: Settings,
+    *,
+    clock: Clock = now_wib,
+    sleep: Callable[[float], None] | None = None,
+    on_request: RequestHook | None = None,
+) -> App:
+    for account in settings.enabled_accounts:
+        # Known secrets are masked in every log line, whatever path they take to get there.
+        register_secret(account.api_key.get_secret_value())
+        register_secret(account.token.get_secret_value())
+    db = open_database(settings.store.path)
+    clients = {
+        a.name: make_client(settings, a.name, sleep=sleep, on_request=on_request, clock=clock)
+        for a in settings.enabled_accounts
+    }
+    return App(settings=settings, db=db, clients=clients, clock=clock, sleep=sleep)
+
+
+@contextmanager
+def recorded_run(app: App, job: str, account: str | None = None) -> Iterator[int]:
+    """Record a job in ``runs``; on failure log one clear sentence and re-raise."""
+    run_id = start_run(app.db, job, account, app.clock())
+    try:
+        yield run_id
+    except BaseException as exc:
+        message = describe(exc) if isinstance(exc, Exception) else type(exc).__name__
+        finish_run(app.db, run_id, app.clock(), ok=False, error=message)
+        record_event(
+            app.db,
+            EventKind.RUN_FAILED,
+            app.clock(),
+            account=account,
+            detail={"job": job, "error_type": type(exc).__name__, "reason": message},
+            run_id=run_id,
+        )
+        log.error(
+            "run_failed",
+            job=job,
+            account=account,
+            error_type=type(exc).__name__,
+            reason=message,
+            run_id=run_id,
+        )
+        raise
+
+
+def pull_account(
+    app: App,
+    account: str,
+    *,
+    since: datetime | None = None,
+    progress: ProgressHook | None = None,
+) -> PullSummary:
+    settings = app.settings
+    options = PullOptions(
+        account=account,
+        page_size=settings.account(account).page_size,
+        lookback=settings.pull.lookback,
+        concurrency=settings.http.concurrency,
+        max_verify_passes=settings.pull.max_verify_passes,
+        mass_drop_ratio=settings.pull.mass_drop_ratio,
+    )
+    if since is None and settings.pull.backfill_since is not None:
+        since = datetime.combine(
+            settings.pull.backfill_since, datetime.min.time(), app.clock().tzinfo
+        )
+    with recorded_run(app, "pull", account) as run_id:
+        puller = Puller(
+            app.db,
+            app.clients[account],
+            options,
+            clock=app.clock,
+            opd_for=app.opd_for,
+            progress=progress,
+            run_id=run_id,
+        )
+        summary = puller.run(since=since)
+        finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
+    log_run_summary(log, "pull", run_id=run_id, **summary.figures())
+    return summary
+
+
+def adopt_pulled(app: App) -> AdoptSummary:
+    with recorded_run(app, "adopt") as run_id:
+        summary = adopt(
+            app.db,
+            reference_format=app.settings.local.reference_format,
+            state_for=app.settings.state_for_status,
+            opd_for=app.opd_for,
+            clock=app.clock,
+        )
+        finish_run(app.db, run_id, app.clock(), ok=True, summary=vars(summary))
+    return summary
+
+
+def push_policy(settings: Settings) -> PushPolicy:
+    return PushPolicy(
+        default_account=settings.default_account.name,
+        account_institutions={a.name: a.institution_id for a in settings.accounts},
+        opd_institutions={o.code: o.institution_id for o in settings.opd},
+        channel_ids={str(k): v for k, v in settings.channels.items()},
+        max_attempts=settings.push.max_attempts,
+        backoff_initial=timedelta(seconds=settings.push.backoff_initial_seconds),
+        backoff_max=timedelta(seconds=settings.push.backoff_max_seconds),
+    )
+
+
+def push_outbox(app: App, *, rng: random.Random | None = None, **hooks: Any) -> PushSummary:
+    with recorded_run(app, "push") as run_id:
+        pusher = Pusher(
+            app.db,
+            app.clients,
+            push_policy(app.settings),
+            clock=app.clock,
+            rng=rng,
+            run_id=run_id,
+            **hooks,
+        )
+        summary = pusher.run()
+        finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
+    log_run_summary(log, "push", run_id=run_id, **summary.figures())
+    return summary
+
+
+def pull_all(
+    app: App, *, since: datetime | None = None, progress: ProgressHook | None = None
+) -> dict[str, PullSummary | LaporSyncError]:
+    """Pull every enabled account; one account's failure does not stop the others."""
+    results: dict[str, PullSummary | LaporSyncError] = {}
+    for name in app.clients:
+        try:
+            results[name] = pull_account(app, name, since=since, progress=progress)
+        except LaporSyncError as exc:
+            results[name] = exc
+    return results

@@ -1,0 +1,201 @@
+"""The OPD register: local tickets, follow-ups and forwards.
+
+Other local software may write the same tables directly (docs/local-records.md); this
+module is how lapor-sync itself writes them. Invariants:
+- an outbox row is created by trigger in the same transaction as the local change, so a
+  change can never be saved without its push;
+- a ticket's reference is unique and never changes once given; references are issued
+  from a per-year counter inside the same transaction as the ticket;
+- nothing here talks to SP4N-LAPOR!.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlite_utils
+
+from lapor_sync.store.db import transaction
+from lapor_sync.timeutil import to_db
+
+LOCAL_CHANNELS = ("sms", "whatsapp", "telepon", "walk-in", "media-sosial", "web")
+MAX_TITLE = 150
+
+# The marker written into what lapor-sync sends, so a lost answer can be found again and
+# a pulled-back echo recognised: "[Ref: LPG-2026-000123]" or "[Ref: LPG-2026-000123/TL-7]".
+MARKER_RE = re.compile(r"\[Ref: (?P<ref>[A-Za-z0-9][A-Za-z0-9_.\-]*)(?:/TL-(?P<fu>\d+))?\]")
+
+
+def complaint_marker(ref: str) -> str:
+    return f"[Ref: {ref}]"
+
+
+def followup_marker(ref: str, followup_id: int) -> str:
+    return f"[Ref: {ref}/TL-{followup_id}]"
+
+
+class RegisterError(ValueError):
+    """A local record cannot be written as given; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class TicketInput:
+    """A complaint taken outside SP4N-LAPOR! (Call Center, walk-in, social media)."""
+
+    channel: str
+    title: str
+    content: str
+    received_at: datetime
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    is_anonymous: bool = False
+    is_secret: bool = False
+    category_id: str | None = None
+    opd_code: str | None = None
+    location_id: str | None = None
+    date_of_incident: date | None = None
+    import_key: str | None = None
+
+    def problems(self) -> list[str]:
+        """Everything wrong with this input, each naming the field (never its value)."""
+        found = []
+        if self.channel not in LOCAL_CHANNELS:
+            found.append(f"channel: must be one of {', '.join(LOCAL_CHANNELS)}")
+        if not self.title.strip():
+            found.append("title: must not be empty")
+        elif len(self.title) > MAX_TITLE:
+            found.append(f"title: at most {MAX_TITLE} characters (has {len(self.title)})")
+        if not self.content.strip():
+            found.append("content: must not be empty")
+        if self.received_at.tzinfo is None:
+            found.append("received_at: needs a time zone")
+        if self.reporter_email and "@" not in self.reporter_email:
+            found.append("reporter_email: not an e-mail address")
+        if self.reporter_phone and not re.fullmatch(r"\+?[0-9 .\-]{6,20}", self.reporter_phone):
+            found.append("reporter_phone: digits only, optionally starting with +")
+        return found
+
+    def __repr__(self) -> str:
+        return f"TicketInput(channel={self.channel!r}, <personal data redacted>)"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    ref: str
+
+
+def issue_ref(db: sqlite_utils.Database, reference_format: str, year: int) -> str:
+    """The next reference of ``year``. Call inside a transaction."""
+    db.execute(
+        "INSERT INTO ref_sequences (year, last) VALUES (?, 1) "
+        "ON CONFLICT (year) DO UPDATE SET last = last + 1",
+        [year],
+    )
+    row = db.execute("SELECT last FROM ref_sequences WHERE year = ?", [year]).fetchone()
+    return reference_format.format(year=year, seq=int(row[0]))
+
+
+def add_ticket(
+    db: sqlite_utils.Database, ticket: TicketInput, reference_format: str, account: str
+) -> Ticket:
+    """Record a local ticket; its push to SP4N-LAPOR! is queued in the same transaction."""
+    problems = ticket.problems()
+    if problems:
+        raise RegisterError("; ".join(problems))
+    with transaction(db):
+        return insert_ticket(db, ticket, reference_format, account)
+
+
+def insert_ticket(
+    db: sqlite_utils.Database, ticket: TicketInput, reference_format: str, account: str
+) -> Ticket:
+    """``add_ticket`` without its own transaction, for batch imports."""
+    ref = issue_ref(db, reference_format, ticket.received_at.year)
+    stamp = to_db(ticket.received_at)
+    cursor = db.execute(
+        "INSERT INTO local_tickets (ref, origin, account, channel, reporter_name, reporter_phone, "
+        "reporter_email, is_anonymous, is_secret, title, content, category_id, opd_code, "
+        "location_id, date_of_incident, received_at, import_key) "
+        "VALUES (?, 'local', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            ref,
+            account,
+            ticket.channel,
+            ticket.reporter_name,
+            ticket.reporter_phone,
+            ticket.reporter_email,
+            int(ticket.is_anonymous),
+            int(ticket.is_secret),
+            ticket.title,
+            ticket.content,
+            ticket.category_id,
+            ticket.opd_code,
+            ticket.location_id,
+            ticket.date_of_incident.isoformat() if ticket.date_of_incident else None,
+            stamp,
+            ticket.import_key,
+        ],
+    )
+    return Ticket(id=int(cursor.lastrowid or 0), ref=ref)
+
+
+def ticket_row(db: sqlite_utils.Database, ref: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT * FROM local_tickets WHERE ref = ?", [ref]))
+    if not rows:
+        raise RegisterError(f"no ticket with reference {ref}")
+    return rows[0]
+
+
+def add_followup(
+    db: sqlite_utils.Database,
+    ref: str,
+    opd_code: str,
+    content: str,
+    *,
+    is_secret: bool = False,
+) -> int:
+    """An OPD's follow-up on a ticket; queued for SP4N-LAPOR! in the same transaction."""
+    if not content.strip():
+        raise RegisterError("text: must not be empty")
+    with transaction(db):
+        ticket = ticket_row(db, ref)
+        cursor = db.execute(
+            "INSERT INTO local_followups (ticket_id, origin, author, opd_code, content, is_secret) "
+            "VALUES (?, 'local', 'opd', ?, ?, ?)",
+            [ticket["id"], opd_code, content, int(is_secret)],
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def add_forward(
+    db: sqlite_utils.Database,
+    ref: str,
+    target_institution_id: str,
+    reason: str = "Diteruskan ke Instansi Tujuan",
+) -> int:
+    """Forward a ticket to another instansi (bukan wewenang); queued in the same transaction."""
+    with transaction(db):
+        ticket = ticket_row(db, ref)
+        cursor = db.execute(
+            "INSERT INTO local_forwards (ticket_id, target_institution_id, reason) VALUES (?,?,?)",
+            [ticket["id"], target_institution_id, reason],
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def assign_missing_refs(db: sqlite_utils.Database, reference_format: str) -> int:
+    """Give a reference to tickets other software inserted without one. Returns the count."""
+    with transaction(db):
+        rows = db.execute(
+            "SELECT id, received_at FROM local_tickets WHERE ref IS NULL ORDER BY id"
+        ).fetchall()
+        for ticket_id, received_at in rows:
+            year = int(str(received_at)[:4])
+            ref = issue_ref(db, reference_format, year)
+            db.execute("UPDATE local_tickets SET ref = ? WHERE id = ?", [ref, ticket_id])
+    return len(rows)
