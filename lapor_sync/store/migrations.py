@@ -318,3 +318,53 @@ def _local_register(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0003_reconcile_and_deadlines")
+def _reconcile_and_deadlines(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- The base of the three-way comparison: per linked ticket, the state each side was
+        -- last known to be in when lapor-sync accounted for it. A side whose current state
+        -- differs from its base has changed since.
+        CREATE TABLE sync_base (
+            ticket_id INTEGER PRIMARY KEY REFERENCES local_tickets (id),
+            lapor_state TEXT NOT NULL,
+            local_state TEXT NOT NULL,
+            lapor_status_name TEXT,
+            updated_at TEXT NOT NULL
+        );
+
+        -- What no rule could settle: waits for a person. Both values are kept.
+        CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+            kind TEXT NOT NULL,
+            lapor_value TEXT,
+            local_value TEXT,
+            base_value TEXT,
+            opened_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT CHECK (resolution IN ('lapor', 'local')),
+            note TEXT
+        );
+        CREATE UNIQUE INDEX conflicts_open ON conflicts (ticket_id, kind, lapor_value, local_value)
+            WHERE resolved_at IS NULL;
+
+        -- Due dates per ticket and stage, recomputed when the calendar or the rules change
+        -- (their fingerprints are stored with each row).
+        CREATE TABLE deadlines (
+            ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+            stage TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            met_at TEXT,
+            flagged TEXT,
+            fingerprint TEXT NOT NULL,
+            computed_at TEXT NOT NULL,
+            PRIMARY KEY (ticket_id, stage)
+        );
+        CREATE INDEX deadlines_open ON deadlines (met_at, due_at);
+        """,
+    )
