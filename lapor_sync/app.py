@@ -19,6 +19,7 @@ import sqlite_utils
 from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
+from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import get_logger, log_run_summary
 from lapor_sync.redact import register_secret
 from lapor_sync.store.db import open_database
@@ -195,6 +196,8 @@ def push_policy(settings: Settings) -> PushPolicy:
 
 def push_outbox(app: App, *, rng: random.Random | None = None, **hooks: Any) -> PushSummary:
     with recorded_run(app, "push") as run_id:
+        # Tickets other software inserted without a reference get one before they can go.
+        assign_missing_refs(app.db, app.settings.local.reference_format)
         pusher = Pusher(
             app.db,
             app.clients,

@@ -193,13 +193,20 @@ def test_connection_errors_on_reads_are_retried(client: LaporClient, sleeps: lis
                     "reporter": {"name": "Budi", "phone": "081234567890", "email": "b@x.id"},
                     "date_of_incident": "20-03-2025",
                     "status_logs": [
-                        {"status_code": 0, "status_name": "Belum Terverifikasi",
-                         "timestamp": "27-03-2025 09:00:00"},
+                        {
+                            "status_code": 0,
+                            "status_name": "Belum Terverifikasi",
+                            "timestamp": "27-03-2025 09:00:00",
+                        },
                     ],
                 },
                 "data_logs": [
-                    {"institution_from_id": 18, "institution_to_id": "18003",
-                     "template_code": "disposition", "created_at": "27-03-2025 10:00:00"}
+                    {
+                        "institution_from_id": 18,
+                        "institution_to_id": "18003",
+                        "template_code": "disposition",
+                        "created_at": "27-03-2025 10:00:00",
+                    }
                 ],
             }
         ),
@@ -223,8 +230,15 @@ def test_404_detail_is_not_found(client: LaporClient) -> None:
 @responses.activate
 def test_followups_follow_pages_and_map_author_types(client: LaporClient) -> None:
     def followup(id_: int, author: str) -> dict:
-        return {"id": id_, "complaint_id": "5", "author_type": author, "content": "isi",
-                "is_secret": False, "attachments": [{"x": 1}], "created_at": "28-03-2025 10:00:00"}
+        return {
+            "id": id_,
+            "complaint_id": "5",
+            "author_type": author,
+            "content": "isi",
+            "is_secret": False,
+            "attachments": [{"x": 1}],
+            "created_at": "28-03-2025 10:00:00",
+        }
 
     responses.get(
         f"{BASE}/complaints/5/followups",
@@ -295,7 +309,9 @@ def test_lost_answer_after_write_is_ambiguous_and_not_resent(client: LaporClient
 def test_5xx_after_write_is_ambiguous(client: LaporClient, status: int) -> None:
     responses.post(f"{BASE}/complaints/followup/add", status=status, body="<html>")
     with pytest.raises(AmbiguousWriteError):
-        client.add_followup(NewFollowUp(complaint_id="77", from_institution_id="18003", content="x"))
+        client.add_followup(
+            NewFollowUp(complaint_id="77", from_institution_id="18003", content="x")
+        )
     assert len(responses.calls) == 1
 
 

@@ -1,0 +1,54 @@
+"""The ``lapor-sync`` command line: admin commands in English, liaison views in Indonesian."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lapor_sync import __version__
+from lapor_sync.cli.common import CliState
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="LAPOR_SYNC_CONFIG",
+    help="Configuration file (default: $LAPOR_SYNC_CONFIG or ./config.toml).",
+)
+@click.option(
+    "--log-format", type=click.Choice(["auto", "json", "console"]), help="Override the log format."
+)
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+@click.version_option(__version__, prog_name="lapor-sync")
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path | None, log_format: str | None, log_level: str | None
+) -> None:
+    """Keep the province's complaint records and SP4N-LAPOR! in step."""
+    ctx.obj = CliState(config_path, log_format, log_level)
+
+
+def _register() -> None:
+    from lapor_sync.cli.config_cmd import check_config_command
+    from lapor_sync.cli.local_cmds import local_group
+    from lapor_sync.cli.outbox_cmds import outbox_group
+    from lapor_sync.cli.sync_cmds import pull_command, push_command
+
+    cli.add_command(check_config_command)
+    cli.add_command(pull_command)
+    cli.add_command(push_command)
+    cli.add_command(local_group)
+    cli.add_command(outbox_group)
+    from lapor_sync.cli.sandbox_cmd import sandbox_command
+
+    cli.add_command(sandbox_command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="lapor-sync")

@@ -1,0 +1,431 @@
+"""``lapor-sync local …``: the province's own register, for Call Center operators and OPDs.
+
+Every command here writes through ``lapor_sync.local`` (so the push is queued in the same
+transaction) and never talks to SP4N-LAPOR!; the next ``push`` sends what was recorded.
+Nothing printed here contains a reporter's personal data unless the operator asks for it
+(``local show --with-personal-data``). Exit codes follow ``cli.common``: 2 for input an
+operator must fix before trying again, 1 when the work failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlite_utils
+
+from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
+from lapor_sync.config import Settings
+from lapor_sync.local.csv_import import (
+    CHANNEL_HINT,
+    FUTURE_TOLERANCE,
+    CsvImportError,
+    import_csv,
+    normalize_channel,
+    parse_date,
+    parse_received,
+)
+from lapor_sync.local.register import (
+    RegisterError,
+    TicketInput,
+    add_followup,
+    add_forward,
+    add_ticket,
+)
+from lapor_sync.redact import redact_text
+from lapor_sync.timeutil import now_wib
+
+# TicketInput's field names -> the flags an operator typed.
+_FLAG_OF = {
+    "channel": "--channel",
+    "title": "--title",
+    "content": "--content",
+    "received_at": "--received-at",
+    "reporter_name": "--reporter-name",
+    "reporter_phone": "--phone",
+    "reporter_email": "--email",
+    "category_id": "--category",
+    "opd_code": "--opd",
+    "date_of_incident": "--incident-date",
+}
+_PROMPTS = {
+    "channel": f"Saluran ({CHANNEL_HINT})",
+    "title": "Judul laporan",
+    "content": "Isi laporan",
+}
+
+
+def _interactive() -> bool:
+    """Prompt only when a person sits at the terminal (not in scripts, pipes or tests)."""
+    return sys.stdin.isatty()
+
+
+def _account_for(settings: Settings, opd_code: str | None) -> str:
+    """The account a ticket is pushed through: its OPD's account, else ``local.default_account``."""
+    opd = settings.opd_by_code(opd_code) if opd_code else None
+    return opd.account if opd else settings.default_account.name
+
+
+def _read_text_file(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _show_problems(problems: list[str]) -> None:
+    click.echo(f"Tidak dicatat; {len(problems)} masalah:", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(2)
+
+
+@click.group("local")
+def local_group() -> None:
+    """The local register: tickets, follow-ups and forwards recorded in the province."""
+
+
+# --- add --------------------------------------------------------------------------------------
+
+
+@local_group.command("add")
+@click.option("--channel", help=f"Intake channel: {CHANNEL_HINT}.")
+@click.option("--title", help="Short title (at most 150 characters).")
+@click.option("--content", help="The complaint text.")
+@click.option(
+    "--content-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read the complaint text from this UTF-8 file ('-' for stdin).",
+)
+@click.option("--reporter-name", help="Reporter's name (personal data).")
+@click.option("--phone", help="Reporter's phone number (personal data).")
+@click.option("--email", help="Reporter's e-mail address (personal data).")
+@click.option("--anonymous", is_flag=True, help="Anonim: hide the reporter's identity.")
+@click.option("--secret", is_flag=True, help="Rahasia: the content is not public.")
+@click.option("--category", help="SP4N-LAPOR! category id.")
+@click.option("--opd", help="OPD code the complaint belongs to (see config.toml [[opd]]).")
+@click.option("--location", help="SP4N-LAPOR! location id.")
+@click.option("--incident-date", help="Date of the incident: dd/mm/yyyy or yyyy-mm-dd.")
+@click.option(
+    "--received-at",
+    help="When the complaint was received, WIB: 'dd/mm/yyyy HH:MM' or ISO (default: now).",
+)
+@pass_state
+@handle_errors
+def add_command(
+    state: CliState,
+    channel: str | None,
+    title: str | None,
+    content: str | None,
+    content_file: str | None,
+    reporter_name: str | None,
+    phone: str | None,
+    email: str | None,
+    anonymous: bool,
+    secret: bool,
+    category: str | None,
+    opd: str | None,
+    location: str | None,
+    incident_date: str | None,
+    received_at: str | None,
+) -> None:
+    """Record a complaint taken outside SP4N-LAPOR! (Call Center, walk-in, social media).
+
+    It is pushed to SP4N-LAPOR! on the next push. Without a terminal, --channel, --title and
+    --content (or --content-file) are required; at a terminal, missing ones are asked for.
+    """
+    if content is not None and content_file is not None:
+        raise click.UsageError("give --content or --content-file, not both")
+    if content_file is not None:
+        content = _read_text_file(content_file)
+    given: dict[str, str | None] = {"channel": channel, "title": title, "content": content}
+    missing = [name for name, value in given.items() if not (value or "").strip()]
+    if missing and _interactive():
+        for name in missing:
+            given[name] = click.prompt(_PROMPTS[name])
+        missing = [name for name, value in given.items() if not (value or "").strip()]
+    if missing:
+        flags = ", ".join(_FLAG_OF[name] for name in missing)
+        raise click.UsageError(f"missing required option(s): {flags}")
+
+    settings = state.settings()
+    problems: list[str] = []
+    channel_name = normalize_channel(given["channel"] or "")
+    if channel_name is None:
+        problems.append(f"--channel: unknown channel; use one of {CHANNEL_HINT}")
+    received = now_wib()
+    if received_at:
+        try:
+            received = parse_received(received_at)
+        except ValueError as exc:
+            problems.append(f"--received-at: {exc}")
+        if received > now_wib() + FUTURE_TOLERANCE:
+            problems.append("--received-at: is in the future (times are WIB)")
+    incident: date | None = None
+    if incident_date:
+        try:
+            incident = parse_date(incident_date)
+        except ValueError as exc:
+            problems.append(f"--incident-date: {exc}")
+    opd_code = opd.strip().upper() if opd and opd.strip() else None
+    if opd_code and settings.opd_by_code(opd_code) is None:
+        known = ", ".join(o.code for o in settings.opd)
+        problems.append(f"--opd: unknown OPD code; known: {known}")
+    ticket = TicketInput(
+        channel=channel_name or "",
+        title=(given["title"] or "").strip(),
+        content=given["content"] or "",
+        received_at=received,
+        reporter_name=(reporter_name or "").strip() or None,
+        reporter_phone=(phone or "").strip() or None,
+        reporter_email=(email or "").strip() or None,
+        is_anonymous=anonymous,
+        is_secret=secret,
+        category_id=(category or "").strip() or None,
+        opd_code=opd_code,
+        location_id=(location or "").strip() or None,
+        date_of_incident=incident,
+    )
+    for problem in ticket.problems():
+        field, _, reason = problem.partition(": ")
+        if field == "channel":
+            continue  # already reported above, with the accepted spellings
+        problems.append(f"{_FLAG_OF.get(field, field)}: {reason}")
+    if problems:
+        _show_problems(problems)
+    with state.app() as app:
+        created = add_ticket(
+            app.db,
+            ticket,
+            settings.local.reference_format,
+            _account_for(settings, opd_code),
+        )
+    click.echo(f"Tiket {created.ref} dicatat; akan dikirim ke SP4N-LAPOR! pada push berikutnya.")
+
+
+# --- follow-up and forward ------------------------------------------------------------------
+
+
+@local_group.command("follow-up")
+@click.argument("ref")
+@click.option("--opd", "opd_code", required=True, help="Code of the OPD that answers.")
+@click.option("--text", help="The follow-up (tindak lanjut) text.")
+@click.option(
+    "--text-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read the text from this UTF-8 file ('-' for stdin).",
+)
+@click.option("--secret", is_flag=True, help="Rahasia: the follow-up is not public.")
+@pass_state
+@handle_errors
+def followup_command(
+    state: CliState,
+    ref: str,
+    opd_code: str,
+    text: str | None,
+    text_file: str | None,
+    secret: bool,
+) -> None:
+    """Record an OPD's follow-up (tindak lanjut) on ticket REF; pushed on the next push."""
+    if (text is None) == (text_file is None):
+        raise click.UsageError("give exactly one of --text or --text-file")
+    body = text if text is not None else _read_text_file(str(text_file))
+    settings = state.settings()
+    opd = settings.opd_by_code(opd_code)
+    if opd is None:
+        known = ", ".join(o.code for o in settings.opd)
+        raise click.UsageError(f"--opd: unknown OPD code; known: {known}")
+    if not body.strip():
+        raise click.UsageError("--text: must not be empty")
+    with state.app() as app:
+        try:
+            followup_id = add_followup(app.db, ref, opd.code, body, is_secret=secret)
+        except RegisterError as exc:
+            fail(f"error: {exc}", 1)
+    click.echo(
+        f"Tindak lanjut #{followup_id} untuk {ref} dicatat; "
+        "akan dikirim ke SP4N-LAPOR! pada push berikutnya."
+    )
+
+
+@local_group.command("forward")
+@click.argument("ref")
+@click.option("--to", "target", required=True, help="SP4N-LAPOR! id of the instansi to forward to.")
+@click.option(
+    "--reason", default="Diteruskan ke Instansi Tujuan", show_default=True, help="Reason."
+)
+@pass_state
+@handle_errors
+def forward_command(state: CliState, ref: str, target: str, reason: str) -> None:
+    """Forward ticket REF to another instansi (bukan wewenang); pushed on the next push."""
+    target = target.strip()
+    if not target.isdigit():
+        raise click.UsageError("--to: an SP4N-LAPOR! instansi id is digits only")
+    if not reason.strip():
+        raise click.UsageError("--reason: must not be empty")
+    with state.app() as app:
+        try:
+            add_forward(app.db, ref, target, reason.strip())
+        except RegisterError as exc:
+            fail(f"error: {exc}", 1)
+    click.echo(
+        f"Penerusan {ref} ke instansi {target} dicatat; "
+        "akan dikirim ke SP4N-LAPOR! pada push berikutnya."
+    )
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+@local_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and count; write nothing.")
+@pass_state
+@handle_errors
+def import_command(state: CliState, file: Path, dry_run: bool) -> None:
+    """Import a Call Center spreadsheet (CSV), all or nothing; see docs/local-records.md.
+
+    Rows imported before (same channel, time, phone, title and content) are skipped, so
+    importing the same file again adds nothing.
+    """
+    settings = state.settings()
+    with state.app() as app:
+        try:
+            result = import_csv(
+                app.db,
+                file,
+                reference_format=settings.local.reference_format,
+                account=settings.default_account.name,
+                known_opd_codes={o.code for o in settings.opd},
+                opd_accounts={o.code: o.account for o in settings.opd},
+                dry_run=dry_run,
+            )
+        except CsvImportError as exc:
+            click.echo(
+                f"{file.name}: {len(exc.problems)} masalah; tidak ada yang diimpor. "
+                "Perbaiki lalu impor ulang:",
+                err=True,
+            )
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+    verb = "akan diimpor (dry run, tidak ada yang ditulis)" if dry_run else "diimpor"
+    line = f"{file.name}: {result.rows} baris; {result.imported} tiket baru {verb}"
+    if result.skipped_duplicates:
+        parts = []
+        if result.already_imported:
+            parts.append(f"{result.already_imported} sudah diimpor sebelumnya")
+        if result.repeated_in_file:
+            parts.append(f"{result.repeated_in_file} berulang di berkas ini")
+        line += f"; {result.skipped_duplicates} duplikat dilewati ({', '.join(parts)})"
+    click.echo(line + ".")
+    if result.refs:
+        span = result.refs[0] if len(result.refs) == 1 else f"{result.refs[0]} … {result.refs[-1]}"
+        click.echo(f"Referensi: {span}")
+
+
+# --- show -------------------------------------------------------------------------------------
+
+
+def _find_ticket(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM local_tickets WHERE ref = ?", [ref.strip()]))
+    if not rows:  # a Tracking ID works too
+        rows = list(
+            db.query(
+                "SELECT t.* FROM local_tickets t JOIN links l ON l.ticket_id = t.id "
+                "WHERE l.tracking_id = ?",
+                [ref.strip()],
+            )
+        )
+    return rows[0] if rows else None
+
+
+def _yes(value: object) -> str:
+    return "ya" if value else "tidak"
+
+
+@local_group.command("show")
+@click.argument("ref")
+@click.option(
+    "--with-personal-data",
+    is_flag=True,
+    help="Also show the reporter's name, phone, e-mail and the complaint text.",
+)
+@pass_state
+@handle_errors
+def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
+    """Summary of ticket REF (or a Tracking ID) for an operator: status, OPD, link, outbox."""
+    settings = state.settings()
+    with state.app() as app:
+        ticket = _find_ticket(app.db, ref)
+        if ticket is None:
+            fail(f"error: no ticket with reference {ref}", 1)
+            return
+        link = app.db.execute(
+            "SELECT account, remote_id, tracking_id, linked_at FROM links WHERE ticket_id = ?",
+            [ticket["id"]],
+        ).fetchone()
+        followups = app.db.execute(
+            "SELECT count(*), sum(origin = 'local') FROM local_followups WHERE ticket_id = ?",
+            [ticket["id"]],
+        ).fetchone()
+        outbox = list(
+            app.db.query(
+                "SELECT id, kind, state, attempts, next_attempt_at, last_error FROM outbox "
+                "WHERE ticket_id = ? ORDER BY id",
+                [ticket["id"]],
+            )
+        )
+    opd = settings.opd_by_code(ticket["opd_code"]) if ticket["opd_code"] else None
+    lines = [
+        ("Referensi", ticket["ref"] or "(belum ada; diberikan sebelum push)"),
+        ("Asal", f"{ticket['origin']}, saluran {ticket['channel']}"),
+        ("Diterima", ticket["received_at"]),
+        ("Status", ticket["status"]),
+        (
+            "OPD",
+            f"{opd.code} — {opd.name}" if opd else (ticket["opd_code"] or "(belum ditentukan)"),
+        ),
+        ("Akun", ticket["account"] or settings.default_account.name),
+        ("Judul", ticket["title"]),
+        ("Anonim", _yes(ticket["is_anonymous"])),
+        ("Rahasia", _yes(ticket["is_secret"])),
+    ]
+    if link:
+        lines.append(
+            (
+                "SP4N-LAPOR!",
+                f"complaint {link[1]} (akun {link[0]}), Tracking ID {link[2] or '-'}, "
+                f"tertaut {link[3]}",
+            )
+        )
+    else:
+        lines.append(("SP4N-LAPOR!", "belum tertaut (belum terkirim)"))
+    lines.append(("Tindak lanjut", f"{followups[0]} ({followups[1] or 0} dari OPD lokal)"))
+    if with_personal_data:
+        lines += [
+            ("Nama pelapor", ticket["reporter_name"] or "-"),
+            ("Telepon", ticket["reporter_phone"] or "-"),
+            ("Email", ticket["reporter_email"] or "-"),
+            ("Isi", ticket["content"]),
+        ]
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label.ljust(width)}  {value}")
+    click.echo(f"Outbox ({len(outbox)}):")
+    if not outbox:
+        click.echo("  (kosong)")
+    for row in outbox:
+        detail = f"  #{row['id']} {row['kind']} {row['state']}, percobaan {row['attempts']}"
+        if row["state"] in ("pending", "unknown") and row["next_attempt_at"]:
+            detail += f", berikutnya {row['next_attempt_at']}"
+        if row["last_error"]:
+            detail += f" — {redact_text(row['last_error'])}"
+        click.echo(detail)
