@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from datetime import timedelta
@@ -9,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from lapor_sync.app import pull_account
+from lapor_sync.app import open_app, pull_account
 from lapor_sync.errors import DataSafetyError, RetryableRemoteError
 from lapor_sync.logs import configure_logging, reset_logging
 from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
 from lapor_sync.sandbox import render as sandbox_render
 from lapor_sync.store import mirror
 from lapor_sync.store.db import integrity_ok
+from tests.conftest import settings_for
 
 PEMPROV = "pemprov-lampung"
 
@@ -200,10 +202,6 @@ def test_retries_running_out_mid_paging_commit_nothing_of_that_page_then_converg
     seed_world(clean_world, complaints=100)
     with SandboxServer(clean_world) as server:
         (tmp_path / "clean").mkdir()
-        from tests.conftest import settings_for
-
-        from lapor_sync.app import open_app
-
         clean_app = open_app(settings_for(tmp_path / "clean", server.base_url, page_size=20))
         try:
             pull_account(clean_app, PEMPROV)
@@ -260,10 +258,6 @@ def test_a_remote_that_suddenly_lists_nothing_stops_the_run(make_env: Any) -> No
     # the same credentials, but the server now shows an empty instansi
     empty = SandboxWorld(seed=12)
     with SandboxServer(empty) as server:
-        from tests.conftest import settings_for
-
-        from lapor_sync.app import open_app
-
         env.app.close()
         settings = settings_for(env.tmp_path, server.base_url)
         env.app = open_app(settings, sleep=env.sleeps.append)
@@ -283,10 +277,8 @@ def test_logs_carry_no_secret_and_no_personal_data(make_env: Any) -> None:
     configure_logging(fmt="json", level="debug", stream=out)
     try:
         for _ in range(3):
-            try:
+            with contextlib.suppress(RetryableRemoteError):
                 pull_account(env.app, PEMPROV)
-            except RetryableRemoteError:
-                pass
     finally:
         reset_logging()
     text = out.getvalue()
