@@ -147,7 +147,6 @@ ALLOWED_FIELDS: Final[frozenset[str]] = frozenset(
         "near_due",
         "failed",
         "skipped",
-        "dead",
         "count",
         "total",
         # program-chosen words
