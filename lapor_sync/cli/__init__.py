@@ -33,6 +33,7 @@ def cli(
 
 def _register() -> None:
     from lapor_sync.cli.config_cmd import check_config_command
+    from lapor_sync.cli.demo_cmd import demo_command
     from lapor_sync.cli.local_cmds import local_group
     from lapor_sync.cli.outbox_cmds import outbox_group
     from lapor_sync.cli.sync_cmds import pull_command, push_command
@@ -41,6 +42,7 @@ def _register() -> None:
     cli.add_command(pull_command)
     cli.add_command(push_command)
     cli.add_command(local_group)
+    cli.add_command(demo_command)
     cli.add_command(outbox_group)
     from lapor_sync.cli.sandbox_cmd import sandbox_command
 

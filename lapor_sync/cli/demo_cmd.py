@@ -1,0 +1,27 @@
+"""``demo``: the whole job on the built-in sandbox, in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lapor_sync.cli.common import CliState, handle_errors, pass_state
+from lapor_sync.demo import run_demo
+
+
+@click.command("demo")
+@click.option(
+    "--store",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("var/demo.db"),
+    show_default=True,
+    help="Demo database (recreated each run; the configured store is never touched).",
+)
+@click.option("--complaints", default=300, show_default=True, help="Complaints to seed.")
+@pass_state
+@handle_errors
+def demo_command(state: CliState, store: Path, complaints: int) -> None:
+    """Start a sandbox SP4N-LAPOR!, pull from it, push Call Center tickets, show the result."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    run_demo(state.settings(), store.resolve(), click.echo, complaints=complaints)
