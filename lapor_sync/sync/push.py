@@ -39,9 +39,9 @@ from lapor_sync.lapor.client import LaporClient
 from lapor_sync.local.register import complaint_marker, followup_marker
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
-from lapor_sync.timeutil import Clock, from_db, now_wib, to_db
+from lapor_sync.timeutil import WIB, Clock, now_wib, to_db
 
-SEARCH_WINDOW = timedelta(days=2)
+SEARCH_FROM = datetime(2000, 1, 1, tzinfo=WIB)
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,9 @@ class Pusher:
         kind = row["kind"]
         ref = str(row["ref"])
         if kind == "create_complaint":
-            since = from_db(row["created_at"]) - SEARCH_WINDOW
+            # The search by reference is what narrows the answer; the time window must not
+            # depend on either side's clock (ours may run ahead of the server's).
+            since = SEARCH_FROM
             page = 1
             while True:
                 listing = client.list_complaints(
