@@ -36,14 +36,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import sqlite_utils
 
 from lapor_sync.config.sections import DEFAULT_STATUS_MAP, status_key
 from lapor_sync.domain import ComplaintState
 from lapor_sync.sla.calendar import WorkingCalendar
-from lapor_sync.sla.timeline import Timeline, load_timelines
+from lapor_sync.sla.timeline import Stamp, Timeline, load_timelines
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
 from lapor_sync.timeutil import WIB, from_db, to_db, wib_date
@@ -119,51 +119,53 @@ def as_rules(rules: DeadlineRules | Settings) -> DeadlineRules:
     return rules if isinstance(rules, DeadlineRules) else DeadlineRules.from_settings(rules)
 
 
-@dataclass(frozen=True, slots=True)
-class StageDeadline:
+class StageDeadline(NamedTuple):
+    """One stage of one ticket. Times are canonical stored text (``timeline.Stamp``)."""
+
     stage: Stage
-    started_at: datetime
-    due_at: datetime
-    met_at: datetime | None
+    started_at: Stamp
+    due_at: Stamp
+    met_at: Stamp | None
 
 
 class DueDates:
     """Due instants for the rules on one calendar, memoised by start date.
 
     Thousands of tickets share a start date; walking the calendar once per date keeps a
-    100,000-ticket recompute fast.
+    100,000-ticket recompute fast. The WIB date of a canonical stamp is its first ten
+    characters.
     """
 
     def __init__(self, rules: DeadlineRules, calendar: WorkingCalendar) -> None:
         self.rules = rules
         self.calendar = calendar
-        self._cache: dict[tuple[date, int, bool], datetime] = {}
+        self._cache: dict[tuple[str, int, bool], Stamp] = {}
 
-    def working(self, start: datetime, days: int) -> datetime:
-        return self._due(wib_date(start), days, working=True)
+    def working(self, start: Stamp, days: int) -> Stamp:
+        return self._due(start[:10], days, True)
 
-    def settlement(self, start: datetime) -> datetime:
+    def settlement(self, start: Stamp) -> Stamp:
         working = self.rules.settlement_unit == "working"
-        return self._due(wib_date(start), self.rules.settlement_days, working=working)
+        return self._due(start[:10], self.rules.settlement_days, working)
 
-    def _due(self, day: date, days: int, *, working: bool) -> datetime:
+    def _due(self, day: str, days: int, working: bool) -> Stamp:
         key = (day, days, working)
         due = self._cache.get(key)
         if due is None:
-            start = datetime.combine(day, time(12), tzinfo=WIB)
+            started = datetime.combine(date.fromisoformat(day), time(12), tzinfo=WIB)
             if working:
-                due = self.calendar.deadline(start, days)
+                instant = self.calendar.deadline(started, days)
             else:
-                due = self.calendar.calendar_deadline(start, days)
-            self._cache[key] = due
+                instant = self.calendar.calendar_deadline(started, days)
+            due = self._cache[key] = to_db(instant)
         return due
 
 
-def _first_at_or_after(times: tuple[datetime, ...], start: datetime) -> datetime | None:
+def _first_at_or_after(times: tuple[Stamp, ...], start: Stamp) -> Stamp | None:
     return next((t for t in times if t >= start), None)
 
 
-def _reply_round(tl: Timeline) -> tuple[datetime, datetime | None] | None:
+def _reply_round(tl: Timeline) -> tuple[Stamp, Stamp | None] | None:
     """(first reply of the latest round, the follow-up that answered it or None).
 
     A round opens with the first reply after an institution follow-up and closes with the
@@ -171,10 +173,12 @@ def _reply_round(tl: Timeline) -> tuple[datetime, datetime | None] | None:
     the ``followup`` stage already covers them. At the same instant, a follow-up answers
     the reply.
     """
+    if not tl.replies or not tl.institution_followups:
+        return None
     events = sorted([(t, 0) for t in tl.replies] + [(t, 1) for t in tl.institution_followups])
     seen_followup = False
-    open_since: datetime | None = None
-    last: tuple[datetime, datetime | None] | None = None
+    open_since: Stamp | None = None
+    last: tuple[Stamp, Stamp | None] | None = None
     for at, kind in events:
         if kind == 1:
             seen_followup = True
@@ -192,7 +196,7 @@ def compute_stages(tl: Timeline, due: DueDates) -> list[StageDeadline]:
     rules = due.rules
     end = tl.closed_at
 
-    def met(at: datetime | None) -> datetime | None:
+    def met(at: Stamp | None) -> Stamp | None:
         if at is None:
             return end
         return at if end is None else min(at, end)
@@ -257,7 +261,6 @@ def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 _Key = tuple[int, str]
-_Stored = tuple[str, str, str | None, str]  # started_at, due_at, met_at, fingerprint
 
 
 def recompute_deadlines(
@@ -278,33 +281,30 @@ def recompute_deadlines(
     due = DueDates(rules, calendar)
     with _snapshot(db):
         timelines = load_timelines(db, rules.state_for)
-        stored: dict[_Key, _Stored] = {
-            (r[0], r[1]): (r[2], r[3], r[4], r[5])
+        # One text per row, compared as a whole: far cheaper than tuples of 400,000 rows.
+        stored: dict[_Key, str] = {
+            (r[0], r[1]): r[2]
             for r in db.execute(
-                "SELECT ticket_id, stage, started_at, due_at, met_at, fingerprint FROM deadlines"
+                "SELECT ticket_id, stage, started_at || '|' || due_at || '|' || "
+                "coalesce(met_at, '') || '|' || fingerprint FROM deadlines"
             )
         }
     summary = RecomputeSummary(tickets=len(timelines))
     computed_at = to_db(now)
     upserts: list[tuple[object, ...]] = []
     for tl in timelines:
-        for stage in compute_stages(tl, due):
-            key = (tl.ticket_id, stage.stage)
-            row = (
-                to_db(stage.started_at),
-                to_db(stage.due_at),
-                to_db(stage.met_at) if stage.met_at is not None else None,
-                fingerprint,
-            )
+        ticket_id = tl.ticket_id
+        for stage, started_at, due_at, met_at in compute_stages(tl, due):
+            key = (ticket_id, stage)
             previous = stored.pop(key, None)
-            if previous == row:
+            if previous == f"{started_at}|{due_at}|{met_at or ''}|{fingerprint}":
                 summary.unchanged += 1
                 continue
             if previous is None:
                 summary.inserted += 1
             else:
                 summary.updated += 1
-            upserts.append((*key, *row, computed_at))
+            upserts.append((ticket_id, stage, started_at, due_at, met_at, fingerprint, computed_at))
     stale = list(stored)  # rows of stages that no longer apply, or of deleted tickets
     summary.deleted = len(stale)
     if upserts or stale:
