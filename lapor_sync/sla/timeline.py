@@ -29,8 +29,7 @@ same store gives the same timelines; nothing here writes.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -48,8 +47,6 @@ _NOT_VERIFIED = frozenset({ComplaintState.RECEIVED, ComplaintState.AWAITING_VERI
 # local_followups.author / remote_followups.author_type → role in the deadline rules.
 INSTITUTION_AUTHORS = frozenset({"opd", "institution"})
 REPLY_AUTHORS = frozenset({"reporter", "admin"})
-
-_TERMINAL_SQL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES))
 
 
 Stamp = str  # a timestamp in the canonical stored form; text order is time order
@@ -91,26 +88,65 @@ def _earliest(*values: Stamp | None) -> Stamp | None:
     return min(present) if present else None
 
 
+def _placeholders(values: Sequence[str]) -> str:
+    # ``IN ()`` is valid SQLite and matches nothing.
+    return ",".join("?" for _ in values)
+
+
+# One statement, one row per ticket. The correlated subqueries run inside SQLite on
+# indexed columns (history/dispositions by (account, complaint_id), follow-ups by ticket
+# and by complaint), so the client never loops over tickets with queries of its own.
+_TIMELINE_SQL = """
+SELECT t.id, t.ref, t.opd_code, coalesce(l.account, t.account), l.remote_id,
+    coalesce(l.tracking_id, rc.tracking_id), t.is_secret, t.status,
+    coalesce(rc.created_at, t.received_at), t.updated_at,
+    (SELECT min(h.at) FROM remote_status_history h
+        WHERE h.account = l.account AND h.complaint_id = l.remote_id
+        AND h.status_name IN ({verified})),
+    (SELECT min(d.at) FROM remote_dispositions d
+        WHERE d.account = l.account AND d.complaint_id = l.remote_id),
+    CASE WHEN t.status IN ({terminal_states}) THEN
+        (SELECT min(h.at) FROM remote_status_history h
+            WHERE h.account = l.account AND h.complaint_id = l.remote_id
+            AND h.status_name IN ({terminal})
+            AND h.at >= coalesce((SELECT max(o.at) FROM remote_status_history o
+                WHERE o.account = l.account AND o.complaint_id = l.remote_id
+                AND o.status_name NOT IN ({terminal})), ''))
+    END,
+    (SELECT group_concat(entry, '|') FROM (
+        SELECT f.author || ' ' || f.created_at AS entry FROM local_followups f
+            WHERE f.ticket_id = t.id
+        UNION ALL
+        SELECT rf.author_type || ' ' || rf.created_at FROM remote_followups rf
+            WHERE rf.account = l.account AND rf.complaint_id = l.remote_id
+            AND NOT EXISTS (SELECT 1 FROM local_followups lf
+                WHERE lf.remote_account = rf.account AND lf.remote_id = rf.remote_id)))
+FROM local_tickets t
+LEFT JOIN links l ON l.ticket_id = t.id
+LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id
+ORDER BY t.id
+"""
+
+
 def load_timelines(db: sqlite_utils.Database, state_for: StateResolver) -> list[Timeline]:
     """The timeline of every local ticket, ordered by ticket id.
 
     ``state_for`` maps a LAPOR! status name to the internal state (``None`` = unknown; an
     unknown name never counts as verification or closure).
     """
-    verified = _first_verified_status(db, state_for)
-    dispositions = _first_dispositions(db)
-    institution, replies = _followups(db)
-    closed = _closed_times(db, state_for)
-    timelines = []
-    rows = db.execute(
-        "SELECT t.id, t.ref, t.opd_code, coalesce(l.account, t.account), l.remote_id, "
-        "coalesce(l.tracking_id, rc.tracking_id), t.is_secret, t.status, "
-        "coalesce(rc.created_at, t.received_at), t.updated_at "
-        "FROM local_tickets t "
-        "LEFT JOIN links l ON l.ticket_id = t.id "
-        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
-        "ORDER BY t.id"
+    names = [r[0] for r in db.execute("SELECT DISTINCT status_name FROM remote_status_history")]
+    states = {name: state_for(name) for name in names}
+    verified = [n for n, st in states.items() if st is not None and st not in _NOT_VERIFIED]
+    terminal = [n for n, st in states.items() if st in TERMINAL_STATES]
+    terminal_states = sorted(s.value for s in TERMINAL_STATES)
+    sql = _TIMELINE_SQL.format(
+        verified=_placeholders(verified),
+        terminal_states=_placeholders(terminal_states),
+        terminal=_placeholders(terminal),
     )
+    forwarded = _forward_times(db)
+    timelines = []
+    rows = db.execute(sql, [*verified, *terminal_states, *terminal, *terminal])
     for (
         ticket_id,
         ref,
@@ -122,12 +158,29 @@ def load_timelines(db: sqlite_utils.Database, state_for: StateResolver) -> list[
         status,
         submitted,
         updated,
+        first_verified,
+        first_disposition,
+        terminal_since,
+        followups,
     ) in rows:
-        disposition = dispositions.get(ticket_id)
-        verified_at = _earliest(verified.get(ticket_id), disposition)
+        disposition = canonical(first_disposition) if first_disposition else None
+        verified_at = _earliest(canonical(first_verified) if first_verified else None, disposition)
         closed_at = None
         if status in TERMINAL_STATES:
-            closed_at = closed.get(ticket_id) or canonical(updated)
+            closed_at = forwarded.get(ticket_id) if status == ComplaintState.FORWARDED else None
+            closed_at = closed_at or (canonical(terminal_since) if terminal_since else None)
+            closed_at = closed_at or canonical(updated)
+        institution: list[Stamp] = []
+        replies: list[Stamp] = []
+        if followups:
+            for entry in followups.split("|"):
+                author, _, at = entry.partition(" ")
+                if author in INSTITUTION_AUTHORS:
+                    institution.append(canonical(at))
+                elif author in REPLY_AUTHORS:
+                    replies.append(canonical(at))
+            institution.sort()
+            replies.sort()
         timelines.append(
             Timeline(
                 ticket_id=ticket_id,
@@ -141,97 +194,19 @@ def load_timelines(db: sqlite_utils.Database, state_for: StateResolver) -> list[
                 submitted_at=canonical(submitted),
                 verified_at=verified_at,
                 dispositioned_at=disposition or verified_at,
-                institution_followups=tuple(sorted(institution.get(ticket_id, ()))),
-                replies=tuple(sorted(replies.get(ticket_id, ()))),
+                institution_followups=tuple(institution),
+                replies=tuple(replies),
                 closed_at=closed_at,
             )
         )
     return timelines
 
 
-def _state_lookup(names: Iterable[str], state_for: StateResolver) -> dict[str, ComplaintState]:
-    """Resolve each distinct status name once (there are a handful, not one per row)."""
-    found = {}
-    for name in set(names):
-        state = state_for(name)
-        if state is not None:
-            found[name] = state
-    return found
-
-
-def _first_verified_status(db: sqlite_utils.Database, state_for: StateResolver) -> dict[int, Stamp]:
+def _forward_times(db: sqlite_utils.Database) -> dict[int, Stamp]:
+    """The latest local forward of each forwarded ticket: the moment it left us."""
     rows = db.execute(
-        "SELECT l.ticket_id, h.status_name, min(h.at) FROM links l "
-        "JOIN remote_status_history h ON h.account = l.account AND h.complaint_id = l.remote_id "
-        "GROUP BY l.ticket_id, h.status_name"
-    ).fetchall()
-    states = _state_lookup((r[1] for r in rows), state_for)
-    first: dict[int, Stamp] = {}
-    for ticket_id, name, at in rows:
-        state = states.get(name)
-        if state is None or state in _NOT_VERIFIED:
-            continue
-        when = canonical(at)
-        if ticket_id not in first or when < first[ticket_id]:
-            first[ticket_id] = when
-    return first
-
-
-def _first_dispositions(db: sqlite_utils.Database) -> dict[int, Stamp]:
-    rows = db.execute(
-        "SELECT l.ticket_id, min(d.at) FROM links l "
-        "JOIN remote_dispositions d ON d.account = l.account AND d.complaint_id = l.remote_id "
-        "GROUP BY l.ticket_id"
-    )
-    return {ticket_id: canonical(at) for ticket_id, at in rows}
-
-
-def _followups(
-    db: sqlite_utils.Database,
-) -> tuple[dict[int, list[Stamp]], dict[int, list[Stamp]]]:
-    institution: dict[int, list[Stamp]] = defaultdict(list)
-    replies: dict[int, list[Stamp]] = defaultdict(list)
-    rows = db.execute(
-        "SELECT ticket_id, author, created_at FROM local_followups "
-        "UNION ALL "
-        "SELECT l.ticket_id, rf.author_type, rf.created_at FROM remote_followups rf "
-        "JOIN links l ON l.account = rf.account AND l.remote_id = rf.complaint_id "
-        "WHERE NOT EXISTS (SELECT 1 FROM local_followups lf "
-        "WHERE lf.remote_account = rf.account AND lf.remote_id = rf.remote_id)"
-    )
-    for ticket_id, author, created_at in rows:
-        if author in INSTITUTION_AUTHORS:
-            institution[ticket_id].append(canonical(created_at))
-        elif author in REPLY_AUTHORS:
-            replies[ticket_id].append(canonical(created_at))
-    return institution, replies
-
-
-def _closed_times(db: sqlite_utils.Database, state_for: StateResolver) -> dict[int, Stamp]:
-    """When each terminal ticket reached its terminal state (see the module docstring)."""
-    closed: dict[int, Stamp] = {}
-    rows = db.execute(
-        "SELECT l.ticket_id, h.status_name, h.at FROM local_tickets t "
-        "JOIN links l ON l.ticket_id = t.id "
-        "JOIN remote_status_history h ON h.account = l.account AND h.complaint_id = l.remote_id "
-        f"WHERE t.status IN ({_TERMINAL_SQL}) ORDER BY l.ticket_id, h.at, h.id"
-    ).fetchall()
-    states = _state_lookup((r[1] for r in rows), state_for)
-    run_start: dict[int, str | None] = {}
-    for ticket_id, name, at in rows:
-        if states.get(name) in TERMINAL_STATES:
-            if run_start.get(ticket_id) is None:
-                run_start[ticket_id] = at
-        else:
-            run_start[ticket_id] = None
-    for ticket_id, at in run_start.items():
-        if at is not None:
-            closed[ticket_id] = canonical(at)
-    forwards = db.execute(
         "SELECT f.ticket_id, max(f.created_at) FROM local_forwards f "
         "JOIN local_tickets t ON t.id = f.ticket_id "
         f"WHERE t.status = '{ComplaintState.FORWARDED.value}' GROUP BY f.ticket_id"
     )
-    for ticket_id, at in forwards:
-        closed[ticket_id] = canonical(at)  # the local decision is the moment it left us
-    return closed
+    return {ticket_id: canonical(at) for ticket_id, at in rows}
