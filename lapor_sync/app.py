@@ -8,6 +8,7 @@ failure always leaves a visible trace, and one summary log line.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ class App:
     clock: Clock = now_wib
     sleep: Callable[[float], None] | None = None
     hooks: dict[str, Any] = field(default_factory=dict)
+    # Set by a signal handler: jobs finish the unit of work in hand (a page, an outbox
+    # row) and return early. Nothing is left half-done: each unit is one transaction.
+    stop_event: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -162,6 +166,7 @@ def pull_account(
             opd_for=app.opd_for,
             progress=progress,
             run_id=run_id,
+            should_stop=app.stop_event.is_set,
         )
         summary = puller.run(since=since)
         finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
@@ -205,6 +210,7 @@ def push_outbox(app: App, *, rng: random.Random | None = None, **hooks: Any) -> 
             clock=app.clock,
             rng=rng,
             run_id=run_id,
+            should_stop=app.stop_event.is_set,
             **hooks,
         )
         summary = pusher.run()

@@ -73,6 +73,7 @@ class PullSummary:
     pages: int = 0
     duration_s: float = 0.0
     cursor: str | None = None
+    interrupted: bool = False
     status_changes: list[tuple[str, str | None, str]] = field(default_factory=list)
 
     def figures(self) -> dict[str, object]:
@@ -113,7 +114,9 @@ class Puller:
         opd_for: OpdResolver = lambda _institution: None,
         progress: ProgressHook | None = None,
         run_id: int | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
+        self._should_stop = should_stop
         self._db = db
         self._client = client
         self._options = options
@@ -173,6 +176,10 @@ class Puller:
             self._process_page(items, listing.invalid)
             if not listing.page.has_next or not items:
                 break
+            if self._should_stop():
+                # Stopping between pages is safe: the cursor covers what is committed.
+                self.summary.interrupted = True
+                return
             if all(i.updated_at == position for i in items):
                 after_group = self._walk_tie_group(position, items)
                 if after_group is None:

@@ -103,7 +103,9 @@ class Pusher:
         run_id: int | None = None,
         after_claim: Callable[[int], None] | None = None,
         after_send: Callable[[int], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
+        self._should_stop = should_stop
         self._db = db
         self._clients = clients
         self._policy = policy
@@ -120,6 +122,8 @@ class Pusher:
         recover_interrupted(self._db)
         blocked: set[int] = set()
         for row in self._due_rows(limit):
+            if self._should_stop():
+                break  # between rows: every row is either untouched or fully recorded
             ticket_id = int(row["ticket_id"])
             if ticket_id in blocked or self._earlier_row_open(row):
                 self.summary.waiting += 1
