@@ -28,6 +28,7 @@ from lapor_sync.store.journal import EventKind, finish_run, record_event, start_
 from lapor_sync.sync.adopt import AdoptSummary, adopt
 from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
 from lapor_sync.sync.push import Pusher, PushPolicy, PushSummary
+from lapor_sync.sync.reconcile import ReconcileRules, ReconcileSummary, reconcile
 from lapor_sync.timeutil import Clock, now_wib
 
 _T = TypeVar("_T")
@@ -184,6 +185,36 @@ def adopt_pulled(app: App) -> AdoptSummary:
             clock=app.clock,
         )
         finish_run(app.db, run_id, app.clock(), ok=True, summary=vars(summary))
+    return summary
+
+
+def reconcile_rules(settings: Settings) -> ReconcileRules:
+    return ReconcileRules(
+        authority=dict(settings.reconcile.authority),
+        allow_backwards=settings.reconcile.allow_backwards,
+    )
+
+
+def reconcile_all(app: App) -> ReconcileSummary:
+    """Adopt what was pulled into the register, then reconcile every linked ticket."""
+    with recorded_run(app, "reconcile") as run_id:
+        adopted = adopt(
+            app.db,
+            reference_format=app.settings.local.reference_format,
+            state_for=app.settings.state_for_status,
+            opd_for=app.opd_for,
+            clock=app.clock,
+        )
+        summary = reconcile(
+            app.db,
+            reconcile_rules(app.settings),
+            app.settings.state_for_status,
+            clock=app.clock,
+            run_id=run_id,
+        )
+        figures = {**summary.figures(), **vars(adopted)}
+        finish_run(app.db, run_id, app.clock(), ok=True, summary=figures)
+    log_run_summary(log, "reconcile", run_id=run_id, **figures)
     return summary
 
 

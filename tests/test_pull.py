@@ -73,6 +73,9 @@ def test_incremental_pull_fetches_only_what_changed(make_env: Any) -> None:
     ids = seed_world(world, complaints=80)
     env = make_env(world, page_size=100)
     pull_account(env.app, PEMPROV)
+    cursor = mirror.get_cursor(env.app.db, PEMPROV)
+    # complaints in the cursor's very second are read again (one-second timestamps)
+    at_cursor = [i for i in world.visible_ids("18") if world.complaint(i).updated_at == cursor]
     world.advance(timedelta(hours=1))
     visible = world.visible_ids("18")
     changed = visible[:3]
@@ -81,11 +84,30 @@ def test_incremental_pull_fetches_only_what_changed(make_env: Any) -> None:
     world.stats.reset()
     summary = pull_account(env.app, PEMPROV)
     assert summary.changed == 3 and summary.new == 0 and summary.followups_new == 3
-    assert world.stats.count("detail") == 3
-    assert world.stats.count("followups") == 3
+    assert world.stats.count("detail") == 3 + len(at_cursor)
+    assert world.stats.count("followups") == 3 + len(at_cursor)
     # one safety probe plus one listing page
     assert world.stats.count("list") == 2
     assert len(ids) >= len(visible)
+
+
+def test_a_second_change_within_the_same_second_is_not_missed(make_env: Any) -> None:
+    world = SandboxWorld(seed=14)  # the sandbox clock stands still unless advanced
+    env = make_env(world)
+    cid = world.add_complaint("Jalan rusak", "Isi laporan", created_by="18")
+    pull_account(env.app, PEMPROV)
+    world.verify(cid)  # same second: updated_at does not change
+    pull_account(env.app, PEMPROV)
+    status = env.app.db.execute("SELECT status_name FROM remote_complaints").fetchone()[0]
+    assert status == "Terverifikasi"
+    # once the feed has moved past that second, the complaint is not fetched again
+    world.advance(timedelta(minutes=1))
+    other = world.add_complaint("Lain", "Isi lain", created_by="18")
+    pull_account(env.app, PEMPROV)
+    world.stats.reset()
+    summary = pull_account(env.app, PEMPROV)
+    assert world.stats.count("detail") == 1  # only the newest, in the cursor's second
+    assert summary.unchanged == 2 and str(other) in mirrored_ids(env)
 
 
 def test_more_equal_timestamps_than_a_page_lose_nothing(make_env: Any) -> None:

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
 from lapor_sync.config import Settings
+from lapor_sync.domain import ComplaintState
 from lapor_sync.local.csv_import import (
     CHANNEL_HINT,
     FUTURE_TOLERANCE,
@@ -34,8 +35,10 @@ from lapor_sync.local.register import (
     add_followup,
     add_forward,
     add_ticket,
+    set_status,
 )
 from lapor_sync.redact import redact_text
+from lapor_sync.report.log_view import state_label
 from lapor_sync.timeutil import now_wib
 
 # TicketInput's field names -> the flags an operator typed.
@@ -278,6 +281,30 @@ def forward_command(state: CliState, ref: str, target: str, reason: str) -> None
     click.echo(
         f"Penerusan {ref} ke instansi {target} dicatat; "
         "akan dikirim ke SP4N-LAPOR! pada push berikutnya."
+    )
+
+
+@local_group.command("status")
+@click.argument("ref")
+@click.option(
+    "--to",
+    "new_state",
+    required=True,
+    type=click.Choice([s.value for s in ComplaintState]),
+    help="The ticket's new state in the register.",
+)
+@pass_state
+@handle_errors
+def status_command(state: CliState, ref: str, new_state: str) -> None:
+    """Set ticket REF's state by hand; the next reconciliation weighs it against LAPOR!."""
+    with state.app() as app:
+        try:
+            before = set_status(app.db, ref, new_state)
+        except RegisterError as exc:
+            fail(f"error: {exc}", 1)
+    click.echo(
+        f"Status {ref}: {state_label(before)} → {state_label(new_state)}. Rekonsiliasi "
+        "berikutnya akan membandingkannya dengan SP4N-LAPOR!."
     )
 
 

@@ -27,7 +27,12 @@ NonEmptyStr = Annotated[str, Field(min_length=1)]
 
 ChannelName = Literal["sms", "whatsapp", "telepon", "walk-in", "media-sosial", "web"]
 CHANNEL_NAMES: tuple[ChannelName, ...] = (
-    "sms", "whatsapp", "telepon", "walk-in", "media-sosial", "web"
+    "sms",
+    "whatsapp",
+    "telepon",
+    "walk-in",
+    "media-sosial",
+    "web",
 )
 
 
@@ -57,8 +62,7 @@ def check_base_url(value: str) -> str:
     del port
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
-            "must be an absolute URL starting with https:// "
-            "(or http:// for a loopback sandbox)"
+            "must be an absolute URL starting with https:// (or http:// for a loopback sandbox)"
         )
     if parts.username is not None or parts.password is not None:
         raise ValueError(
@@ -93,9 +97,7 @@ def parse_duration(value: object) -> timedelta:
             unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}
             seconds = sum(int(n) * unit[u] for n, u in re.findall(r"(\d+)([smhd])", text))
             return timedelta(seconds=seconds)
-    raise ValueError(
-        'must be a duration such as "90s", "5m", "2h" or a whole number of seconds'
-    )
+    raise ValueError('must be a duration such as "90s", "5m", "2h" or a whole number of seconds')
 
 
 def _positive_duration(value: timedelta) -> timedelta:

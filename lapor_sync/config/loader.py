@@ -48,6 +48,7 @@ from lapor_sync.config.sections import (
     Opd,
     PullSettings,
     PushSettings,
+    ReconcileSettings,
     ReportSettings,
     ScheduleSettings,
     Section,
@@ -83,6 +84,7 @@ class ConfigFile(Section):
     calendar: CalendarOverrides = _section()
     local: LocalSettings = _section()
     daemon: DaemonSettings = _section()
+    reconcile: ReconcileSettings = _section()
     report: ReportSettings = _section()
 
     @field_validator("status_map")
@@ -320,6 +322,7 @@ def _build(document: ConfigFile, secrets: _Resolved, config_path: Path) -> Setti
         calendar_overrides=document.calendar,
         local=local,
         daemon=document.daemon,
+        reconcile=document.reconcile,
         report=document.report,
     )
 

@@ -38,10 +38,6 @@ def _toml_escape(text: str) -> str:
     )
 
 
-
-
-
-
 def toml_problem(exc: tomllib.TOMLDecodeError) -> str:
     text = str(exc)
     match = re.fullmatch(r"(?s)(.*) \(at line (\d+), column (\d+)\)", text)
@@ -64,9 +60,7 @@ def pydantic_problem(error: ErrorDetails, root: type[BaseModel]) -> tuple[Loc, s
     return loc, _message(kind, ctx, error["msg"], loc, root)
 
 
-def _message(
-    kind: str, ctx: dict[str, Any], msg: str, loc: Loc, root: type[BaseModel]
-) -> str:
+def _message(kind: str, ctx: dict[str, Any], msg: str, loc: Loc, root: type[BaseModel]) -> str:
     simple = {
         "missing": "is required",
         "int_type": "must be a whole number",
@@ -120,7 +114,7 @@ def _message(
         return f"must be one of: {_expected(ctx)}"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            return msg[len(prefix):]
+            return msg[len(prefix) :]
     return msg[:1].lower() + msg[1:]
 
 

@@ -51,9 +51,7 @@ class SecretSpec(_Model):
         given = [kind for kind in SECRET_KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             found = f" (found: {', '.join(given)})" if given else ""
-            raise ValueError(
-                f"must set exactly one of env, file, credential or value{found}"
-            )
+            raise ValueError(f"must set exactly one of env, file, credential or value{found}")
         return self
 
     @field_validator("env")
@@ -131,9 +129,7 @@ def resolve_secret(
     return secret
 
 
-def _resolve(
-    spec: SecretSpec, *, env: Mapping[str, str], plain_allowed: bool | None
-) -> SecretStr:
+def _resolve(spec: SecretSpec, *, env: Mapping[str, str], plain_allowed: bool | None) -> SecretStr:
     if spec.env is not None:
         text = env.get(spec.env)
         if text is None:

@@ -307,6 +307,38 @@ class DaemonSettings(Section):
         return value
 
 
+Authority = Literal["lapor", "local"]
+
+DEFAULT_AUTHORITY: Mapping[ComplaintState, Authority] = {
+    # SP4N-LAPOR! decides verification, routing, postponement, archive and closure ...
+    ComplaintState.AWAITING_VERIFICATION: "lapor",
+    ComplaintState.DISPOSITIONED: "lapor",
+    ComplaintState.POSTPONED: "lapor",
+    ComplaintState.ARCHIVED: "lapor",
+    ComplaintState.CLOSED: "lapor",
+    # ... the OPD decides its own work: receiving, handling, answering, forwarding.
+    ComplaintState.RECEIVED: "local",
+    ComplaintState.IN_PROGRESS: "local",
+    ComplaintState.ANSWERED: "local",
+    ComplaintState.FORWARDED: "local",
+}
+
+
+class ReconcileSettings(Section):
+    """[reconcile]: who decides which state when both sides disagree."""
+
+    authority: Mapping[ComplaintState, Authority] = DEFAULT_AUTHORITY
+    allow_backwards: StrictBool = False
+
+    @field_validator("authority")
+    @classmethod
+    def _complete(
+        cls, value: Mapping[ComplaintState, Authority]
+    ) -> Mapping[ComplaintState, Authority]:
+        # A partial table overrides the defaults state by state.
+        return {**DEFAULT_AUTHORITY, **value}
+
+
 class ReportSettings(Section):
     """[report]: where liaison reports are written."""
 

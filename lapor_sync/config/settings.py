@@ -27,6 +27,7 @@ from lapor_sync.config.sections import (
     Opd,
     PullSettings,
     PushSettings,
+    ReconcileSettings,
     ReportSettings,
     ScheduleSettings,
     Section,
@@ -55,6 +56,7 @@ class Settings(Section):
     calendar_overrides: CalendarOverrides  # the [calendar] section; calendar() builds on it
     local: LocalSettings
     daemon: DaemonSettings
+    reconcile: ReconcileSettings
     report: ReportSettings
 
     _status_lookup: dict[str, ComplaintState] = PrivateAttr(default_factory=dict)

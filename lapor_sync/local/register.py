@@ -18,8 +18,9 @@ from typing import Any
 
 import sqlite_utils
 
+from lapor_sync.domain import ComplaintState
 from lapor_sync.store.db import transaction
-from lapor_sync.timeutil import to_db
+from lapor_sync.timeutil import now_wib, to_db
 
 LOCAL_CHANNELS = ("sms", "whatsapp", "telepon", "walk-in", "media-sosial", "web")
 MAX_TITLE = 150
@@ -169,6 +170,13 @@ def add_followup(
             "VALUES (?, 'local', 'opd', ?, ?, ?)",
             [ticket["id"], opd_code, content, int(is_secret)],
         )
+        # An OPD's follow-up answers the complaint (reconciliation sees the local change).
+        db.execute(
+            "UPDATE local_tickets SET status = 'answered', updated_at = ? "
+            "WHERE id = ? AND status IN ('received', 'awaiting_verification', 'dispositioned', "
+            "'in_progress', 'postponed')",
+            [to_db(now_wib()), ticket["id"]],
+        )
         return int(cursor.lastrowid or 0)
 
 
@@ -185,7 +193,28 @@ def add_forward(
             "INSERT INTO local_forwards (ticket_id, target_institution_id, reason) VALUES (?,?,?)",
             [ticket["id"], target_institution_id, reason],
         )
+        db.execute(
+            "UPDATE local_tickets SET status = 'forwarded', updated_at = ? WHERE id = ?",
+            [to_db(now_wib()), ticket["id"]],
+        )
         return int(cursor.lastrowid or 0)
+
+
+def set_status(db: sqlite_utils.Database, ref: str, state: str) -> str:
+    """An OPD sets its ticket's state by hand; reconciliation weighs it against LAPOR!.
+
+    Returns the previous state.
+    """
+    allowed = {s.value for s in ComplaintState}
+    if state not in allowed:
+        raise RegisterError(f"state: must be one of {', '.join(sorted(allowed))}")
+    with transaction(db):
+        ticket = ticket_row(db, ref)
+        db.execute(
+            "UPDATE local_tickets SET status = ?, updated_at = ? WHERE id = ?",
+            [state, to_db(now_wib()), ticket["id"]],
+        )
+    return str(ticket["status"])
 
 
 def assign_missing_refs(db: sqlite_utils.Database, reference_format: str) -> int:

@@ -30,7 +30,7 @@ class StoredVersion:
 
 @dataclass(frozen=True)
 class SaveResult:
-    outcome: str  # "new" | "changed" | "stale"
+    outcome: str  # "new" | "changed" | "same" (same version re-read) | "stale"
     old_status: str | None
     new_status: str
     new_followups: tuple[FollowUp, ...]
@@ -110,8 +110,14 @@ def save_complaint(
     _append_status_history(db, account, s.remote_id, detail.status_history, now)
     _append_dispositions(db, account, s.remote_id, detail.dispositions)
     added = _add_followups(db, account, followups, now)
+    if previous is None:
+        outcome = "new"
+    elif previous[0] == row["updated_at"] and previous[1] == s.status_name:
+        outcome = "same"
+    else:
+        outcome = "changed"
     return SaveResult(
-        "new" if previous is None else "changed",
+        outcome,
         previous[1] if previous else None,
         s.status_name,
         tuple(added),

@@ -127,6 +127,7 @@ class Puller:
         self._groups: dict[datetime, _TieGroup] = {}
         self._seen: dict[str, datetime] = {}
         self._high: datetime | None = None
+        self._resample_from: datetime | None = None
         self._total: int | None = None
         self.summary = PullSummary(account=options.account)
 
@@ -136,6 +137,7 @@ class Puller:
         started = time.perf_counter()
         requests_before = self._client.stats.total
         cursor = mirror.get_cursor(self._db, self._options.account)
+        self._resample_from = cursor
         self._check_remote_not_emptied()
         start = max(cursor, since) if cursor and since else (cursor or since or EPOCH)
         if cursor is not None:
@@ -243,10 +245,16 @@ class Puller:
         self.summary.listed += len(items)
         self._note_movements(items)
         known = mirror.known_versions(self._db, self._options.account, [i.remote_id for i in items])
+        # Timestamps have one-second resolution: an item read in the last second the feed
+        # had reached may have changed again within that second without a newer
+        # updated_at. Items at or after the cursor this run started from are read again.
+        resample = self._resample_from
         changed = [
             i
             for i in items
-            if i.remote_id not in known or known[i.remote_id].updated_at != _stamp(i.updated_at)
+            if i.remote_id not in known
+            or known[i.remote_id].updated_at != _stamp(i.updated_at)
+            or (resample is not None and i.updated_at >= resample)
         ]
         self.summary.unchanged += len(items) - len(changed)
         fetched = self._fetch_all(changed)
@@ -356,6 +364,9 @@ class Puller:
         if result.outcome == "stale":
             self.summary.stale += 1
             return
+        if result.outcome == "same" and not result.new_followups:
+            self.summary.unchanged += 1
+            return
         opd = self._opd_for(s.disposition_id)
 
         def event(kind: EventKind, detail: dict[str, str | None]) -> None:
@@ -375,6 +386,8 @@ class Puller:
         if result.outcome == "new":
             self.summary.new += 1
             event(EventKind.PULLED_NEW, {"to_status": s.status_name})
+        elif result.outcome == "same":
+            pass  # the same version read again, with new follow-ups (recorded below)
         else:
             self.summary.changed += 1
             if result.old_status != result.new_status:
