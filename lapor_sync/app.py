@@ -23,6 +23,7 @@ from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import get_logger, log_run_summary
 from lapor_sync.redact import register_secret
+from lapor_sync.sla.deadlines import ScanSummary, scan
 from lapor_sync.store.db import open_database
 from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
 from lapor_sync.sync.adopt import AdoptSummary, adopt
@@ -215,6 +216,15 @@ def reconcile_all(app: App) -> ReconcileSummary:
         figures = {**summary.figures(), **vars(adopted)}
         finish_run(app.db, run_id, app.clock(), ok=True, summary=figures)
     log_run_summary(log, "reconcile", run_id=run_id, **figures)
+    return summary
+
+
+def scan_deadlines(app: App) -> ScanSummary:
+    """Recompute due dates, then log what turned overdue or near-due since the last scan."""
+    with recorded_run(app, "deadlines") as run_id:
+        summary = scan(app.db, app.settings, app.settings.calendar(), app.clock(), run_id=run_id)
+        finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
+    log_run_summary(log, "deadlines", run_id=run_id, **summary.figures())
     return summary
 
 

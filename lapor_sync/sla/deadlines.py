@@ -59,7 +59,7 @@ RULES_VERSION = "1"
 
 OVERDUE = "overdue"
 NEAR_DUE = "near_due"
-NO_OPD = "-"  # key for tickets not (yet) assigned to an OPD
+NO_OPD = "unassigned"  # per-OPD key for tickets without an OPD (as the daemon metrics)
 
 _END_OF_DAY = time(23, 59, 59)
 
@@ -142,7 +142,8 @@ class DueDates:
         self._cache: dict[tuple[str, int, bool], Stamp] = {}
 
     def working(self, start: Stamp, days: int) -> Stamp:
-        return self._due(start[:10], days, True)
+        due = self._cache.get((start[:10], days, True))
+        return due if due is not None else self._due(start[:10], days, True)
 
     def settlement(self, start: Stamp) -> Stamp:
         working = self.rules.settlement_unit == "working"
@@ -241,6 +242,7 @@ class RecomputeSummary:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    invalid: int = 0  # tickets with an unreadable timestamp: their rows are left as they were
 
     def figures(self) -> dict[str, int]:
         return dict(vars(self))
@@ -279,8 +281,9 @@ def recompute_deadlines(
     rules = as_rules(rules)
     fingerprint = rules.fingerprint(calendar)
     due = DueDates(rules, calendar)
+    invalid: list[int] = []
     with _snapshot(db):
-        timelines = load_timelines(db, rules.state_for)
+        timelines = load_timelines(db, rules.state_for, invalid)
         # One text per row, compared as a whole: far cheaper than tuples of 400,000 rows.
         stored: dict[_Key, str] = {
             (r[0], r[1]): r[2]
@@ -289,7 +292,7 @@ def recompute_deadlines(
                 "coalesce(met_at, '') || '|' || fingerprint FROM deadlines"
             )
         }
-    summary = RecomputeSummary(tickets=len(timelines))
+    summary = RecomputeSummary(tickets=len(timelines), invalid=len(invalid))
     computed_at = to_db(now)
     upserts: list[tuple[object, ...]] = []
     for tl in timelines:
@@ -305,7 +308,9 @@ def recompute_deadlines(
             else:
                 summary.updated += 1
             upserts.append((ticket_id, stage, started_at, due_at, met_at, fingerprint, computed_at))
-    stale = list(stored)  # rows of stages that no longer apply, or of deleted tickets
+    skipped = set(invalid)
+    # Rows of stages that no longer apply, or of deleted tickets.
+    stale = [key for key in stored if key[0] not in skipped]
     summary.deleted = len(stale)
     if upserts or stale:
         with transaction(db):
@@ -374,9 +379,10 @@ def open_deadlines(
         horizon = now
     rows = db.execute(
         "SELECT d.ticket_id, d.stage, d.started_at, d.due_at, d.flagged, t.ref, t.opd_code, "
-        "coalesce(l.account, t.account), l.remote_id, l.tracking_id "
+        "coalesce(l.account, t.account), l.remote_id, coalesce(l.tracking_id, rc.tracking_id) "
         "FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id "
         "LEFT JOIN links l ON l.ticket_id = d.ticket_id "
+        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
         "WHERE d.met_at IS NULL AND d.due_at <= ?",
         [to_db(horizon)],
     )

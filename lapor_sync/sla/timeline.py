@@ -22,15 +22,16 @@ Times are kept as stored text in the canonical form of ``timeutil.to_db``
 offset, no offset, fractions of a second) is normalised on load. Keeping text avoids
 parsing and re-serialising about a million timestamps for a large store.
 
-Invariants: the number of queries does not grow with the number of tickets (100,000
-tickets load in seconds); every value comes from stored rows, never from the clock, so the
-same store gives the same timelines; nothing here writes.
+Invariants: the number of queries does not grow with the number of tickets (three
+statements, whatever the size of the store); every value comes from stored rows, never
+from the clock, so the same store gives the same timelines; nothing here writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
 
@@ -128,11 +129,17 @@ ORDER BY t.id
 """
 
 
-def load_timelines(db: sqlite_utils.Database, state_for: StateResolver) -> list[Timeline]:
+def load_timelines(
+    db: sqlite_utils.Database,
+    state_for: StateResolver,
+    invalid: list[int] | None = None,
+) -> list[Timeline]:
     """The timeline of every local ticket, ordered by ticket id.
 
     ``state_for`` maps a LAPOR! status name to the internal state (``None`` = unknown; an
-    unknown name never counts as verification or closure).
+    unknown name never counts as verification or closure). A ticket with a timestamp that
+    cannot be read (another program wrote ``received_at = '05/03/2026'``) is left out and
+    its id appended to ``invalid``: one bad row must not stop the deadlines of the others.
     """
     names = [r[0] for r in db.execute("SELECT DISTINCT status_name FROM remote_status_history")]
     states = {name: state_for(name) for name in names}
@@ -146,8 +153,17 @@ def load_timelines(db: sqlite_utils.Database, state_for: StateResolver) -> list[
     )
     forwarded = _forward_times(db)
     timelines = []
-    rows = db.execute(sql, [*verified, *terminal_states, *terminal, *terminal])
-    for (
+    for row in db.execute(sql, [*verified, *terminal_states, *terminal, *terminal]):
+        try:
+            timelines.append(_timeline(row, forwarded))
+        except ValueError:
+            if invalid is not None:
+                invalid.append(int(row[0]))
+    return timelines
+
+
+def _timeline(row: tuple[Any, ...], forwarded: dict[int, Stamp]) -> Timeline:
+    (
         ticket_id,
         ref,
         opd_code,
@@ -162,44 +178,41 @@ def load_timelines(db: sqlite_utils.Database, state_for: StateResolver) -> list[
         first_disposition,
         terminal_since,
         followups,
-    ) in rows:
-        disposition = canonical(first_disposition) if first_disposition else None
-        verified_at = _earliest(canonical(first_verified) if first_verified else None, disposition)
-        closed_at = None
-        if status in TERMINAL_STATES:
-            closed_at = forwarded.get(ticket_id) if status == ComplaintState.FORWARDED else None
-            closed_at = closed_at or (canonical(terminal_since) if terminal_since else None)
-            closed_at = closed_at or canonical(updated)
-        institution: list[Stamp] = []
-        replies: list[Stamp] = []
-        if followups:
-            for entry in followups.split("|"):
-                author, _, at = entry.partition(" ")
-                if author in INSTITUTION_AUTHORS:
-                    institution.append(canonical(at))
-                elif author in REPLY_AUTHORS:
-                    replies.append(canonical(at))
-            institution.sort()
-            replies.sort()
-        timelines.append(
-            Timeline(
-                ticket_id=ticket_id,
-                ref=ref,
-                opd_code=opd_code,
-                account=account,
-                remote_id=remote_id,
-                tracking_id=tracking_id,
-                is_secret=bool(is_secret),
-                status=status,
-                submitted_at=canonical(submitted),
-                verified_at=verified_at,
-                dispositioned_at=disposition or verified_at,
-                institution_followups=tuple(institution),
-                replies=tuple(replies),
-                closed_at=closed_at,
-            )
-        )
-    return timelines
+    ) = row
+    disposition = canonical(first_disposition) if first_disposition else None
+    verified_at = _earliest(canonical(first_verified) if first_verified else None, disposition)
+    closed_at = None
+    if status in TERMINAL_STATES:
+        closed_at = forwarded.get(ticket_id) if status == ComplaintState.FORWARDED else None
+        closed_at = closed_at or (canonical(terminal_since) if terminal_since else None)
+        closed_at = closed_at or canonical(updated)
+    institution: list[Stamp] = []
+    replies: list[Stamp] = []
+    if followups:
+        for entry in followups.split("|"):
+            author, _, at = entry.partition(" ")
+            if author in INSTITUTION_AUTHORS:
+                institution.append(canonical(at))
+            elif author in REPLY_AUTHORS:
+                replies.append(canonical(at))
+        institution.sort()
+        replies.sort()
+    return Timeline(
+        ticket_id=ticket_id,
+        ref=ref,
+        opd_code=opd_code,
+        account=account,
+        remote_id=remote_id,
+        tracking_id=tracking_id,
+        is_secret=bool(is_secret),
+        status=status,
+        submitted_at=canonical(submitted),
+        verified_at=verified_at,
+        dispositioned_at=disposition or verified_at,
+        institution_followups=tuple(institution),
+        replies=tuple(replies),
+        closed_at=closed_at,
+    )
 
 
 def _forward_times(db: sqlite_utils.Database) -> dict[int, Stamp]:
@@ -209,4 +222,10 @@ def _forward_times(db: sqlite_utils.Database) -> dict[int, Stamp]:
         "JOIN local_tickets t ON t.id = f.ticket_id "
         f"WHERE t.status = '{ComplaintState.FORWARDED.value}' GROUP BY f.ticket_id"
     )
-    return {ticket_id: canonical(at) for ticket_id, at in rows}
+    found = {}
+    for ticket_id, at in rows:
+        try:
+            found[ticket_id] = canonical(at)
+        except ValueError:
+            continue  # unreadable: the ticket falls back to its other closing times
+    return found
