@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from lapor_sync.app import App, adopt_pulled, open_app, pull_account, push_outbox
+from lapor_sync.app import (
+    App,
+    adopt_pulled,
+    open_app,
+    pull_account,
+    push_outbox,
+    reconcile_all,
+    scan_deadlines,
+)
 from lapor_sync.config import Settings
 from lapor_sync.local.register import TicketInput, add_followup, add_ticket
 from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
@@ -145,6 +153,24 @@ def _narrate(app: App, world: SandboxWorld, say: Say) -> DemoResult:
         f"{len(first.followups)} follow-up(s). Pulled back, it is {local_copies[0]} ticket with "
         f"{local_copies[1]} follow-up locally: recognised as our own, not imported twice."
     )
+
+    say("\n4. Reconcile statuses and check working-day deadlines.")
+    reconciled = reconcile_all(app)
+    say(
+        f"   {reconciled.checked} tickets compared with SP4N-LAPOR!: {reconciled.applied} updated "
+        f"from SP4N-LAPOR!, {reconciled.waiting} conflict(s) waiting for a person."
+    )
+    deadlines = scan_deadlines(app)
+    late = sorted(
+        ((code, counts.overdue, counts.near_due) for code, counts in deadlines.per_opd.items()),
+        key=lambda item: -item[1],
+    )
+    say(
+        "   Late / near-due per OPD (sandbox date "
+        + f"{world.now():%d-%m-%Y}): "
+        + ", ".join(f"{code} {overdue}/{near}" for code, overdue, near in late[:5])
+    )
+    say("   Liaisons read them with: lapor-sync overdue --opd BMBK, lapor-sync log --opd BMBK")
 
     totals = app.db.execute(
         "SELECT (SELECT count(*) FROM remote_complaints), (SELECT count(*) FROM remote_followups)"

@@ -89,6 +89,28 @@ def test_an_opd_follow_up_is_accepted_and_never_undone_by_lapor_catching_up(
     assert open_conflicts(env) == []
 
 
+def test_a_follow_up_before_the_first_reconciliation_is_not_a_conflict(make_env: Any) -> None:
+    env = make_env(SandboxWorld(seed=40))
+    ref, cid = pushed_ticket(env)
+    env.world.verify(cid)
+    add_followup(env.app.db, ref, "BMBK", "Sudah ditangani.")
+    push_outbox(env.app)  # LAPOR! now shows "Dalam Proses"; the register says answered
+    summary = sync(env)  # the first reconciliation of this ticket
+    assert summary.opened == 0 and open_conflicts(env) == []
+    assert local_state(env, ref) == "answered"
+
+
+def test_a_lapor_decided_state_set_locally_before_first_sight_is_a_conflict(
+    make_env: Any,
+) -> None:
+    env = make_env(SandboxWorld(seed=41))
+    ref, cid = pushed_ticket(env)
+    env.world.verify(cid)
+    set_status(env.app.db, ref, "closed")
+    sync(env)
+    assert open_conflicts(env) == [("lapor_decides", "dispositioned", "closed")]
+
+
 def test_both_sides_changed_goes_to_review_and_nothing_is_overwritten(make_env: Any) -> None:
     env = make_env(SandboxWorld(seed=33))
     ref, cid = pushed_ticket(env)

@@ -169,7 +169,7 @@ def log_rows(db: sqlite_utils.Database, flt: LogFilter) -> list[dict[str, Any]]:
         where.append("(coalesce(e.ticket_ref, t.ref) = ? OR e.tracking_id = ?)")
         params += [flt.ticket, flt.ticket]
     query = (
-        f"SELECT e.*, coalesce(e.ticket_ref, t.ref) AS ref FROM events e "
+        f"SELECT e.*, coalesce(e.ticket_ref, t.ref) AS ref, t.origin FROM events e "
         f"LEFT JOIN links l ON l.account = e.account AND l.remote_id = e.complaint_id "
         f"LEFT JOIN local_tickets t ON t.id = l.ticket_id "
         f"WHERE {' AND '.join(where)} ORDER BY e.at DESC, e.id DESC LIMIT ?"
@@ -178,6 +178,9 @@ def log_rows(db: sqlite_utils.Database, flt: LogFilter) -> list[dict[str, Any]]:
     for row in db.query(query, [*params, flt.limit]):
         detail = json.loads(row["detail"] or "{}")
         what, why = describe_event(row["kind"], detail)
+        if row["kind"] == "pulled_new" and row["origin"] == "local":
+            # our own Call Center/walk-in ticket, seen back on SP4N-LAPOR!: not a new complaint
+            what = "Laporan lokal tercatat di SP4N-LAPOR!"
         out.append(
             {
                 "waktu": row["at"][:19].replace("T", " "),

@@ -150,9 +150,10 @@ class _Ticket:
             return
         remote, local = self.remote, self.local
         if row["lapor_state"] is None:
-            # First sight of this link: start from the register's state, so a difference
-            # counts as a change on SP4N-LAPOR!'s side (the register was there first).
-            base_remote = base_local = local
+            # First sight of this link: the side that is behind is the base, so the side
+            # that is ahead counts as the change and the usual rules judge it.
+            behind = local if RANK[remote] >= RANK[local] else remote
+            base_remote = base_local = behind
         else:
             base_remote, base_local = S(row["lapor_state"]), S(row["base_local"])
         remote_moved, local_moved = remote != base_remote, local != base_local
