@@ -7,7 +7,8 @@ The tree::
     ├── RemoteError                anything the SP4N-LAPOR! side did wrong
     │   ├── RetryableRemoteError   try again later (5xx, 429, connection, garbage body)
     │   ├── FatalRemoteError       do not retry; a person must act
-    │   │   ├── AuthError          401/403: credentials or permissions
+    │   │   ├── AuthError          401: the credentials are wrong or expired
+    │   │   ├── ForbiddenError     403: not allowed for this instansi (this record)
     │   │   ├── NotFoundError      404
     │   │   └── RejectedError      422: the server refused the input (field errors)
     │   └── AmbiguousWriteError    a write was sent, the answer was lost: read before resending
@@ -68,7 +69,11 @@ class FatalRemoteError(RemoteError):
 
 
 class AuthError(FatalRemoteError):
-    """401 or 403: the API key or instansi token is wrong, expired or not allowed."""
+    """401: the API key or instansi token is wrong or expired. Stops the whole job."""
+
+
+class ForbiddenError(FatalRemoteError):
+    """403: this instansi may not do this (to this record). Fails one record, not the job."""
 
 
 class NotFoundError(FatalRemoteError):
@@ -132,6 +137,11 @@ def describe(error: BaseException) -> str:
         return (
             f"SP4N-LAPOR! refused the credentials{where}: check the account's API key and "
             "instansi token in the configuration (they may have expired or been rotated)."
+        )
+    if isinstance(error, ForbiddenError):
+        return (
+            f"SP4N-LAPOR! does not allow this instansi to do that{where}; the complaint may "
+            "belong to another instansi or unit."
         )
     if isinstance(error, RejectedError):
         fields = ", ".join(sorted(error.field_errors)) or "unspecified fields"

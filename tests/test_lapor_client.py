@@ -14,6 +14,7 @@ from lapor_sync.errors import (
     AmbiguousWriteError,
     AuthError,
     FatalRemoteError,
+    ForbiddenError,
     NotFoundError,
     RejectedError,
     RetryableRemoteError,
@@ -178,6 +179,15 @@ def test_401_is_fatal_without_retry(client: LaporClient, sleeps: list[float]) ->
     text = f"{info.value} {info.value!r} {describe(info.value)}"
     assert TOKEN not in text and API_KEY not in text
     assert "credentials" in describe(info.value)
+
+
+@responses.activate
+def test_403_is_a_refusal_of_this_record_not_of_the_credentials(client: LaporClient) -> None:
+    responses.get(f"{BASE}/complaints/5/complaint", status=403, json={"success": False})
+    with pytest.raises(ForbiddenError) as info:
+        client.complaint_detail("5")
+    assert not isinstance(info.value, AuthError)
+    assert "does not allow this instansi" in describe(info.value)
 
 
 @responses.activate

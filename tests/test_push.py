@@ -131,6 +131,30 @@ def test_422_is_dead_at_once_with_the_field_errors(make_env: Any) -> None:
     assert outbox(env)[0]["state"] == "done"
 
 
+def test_a_row_behind_a_dead_row_says_why_it_waits(make_env: Any) -> None:
+    env = make_env(SandboxWorld(seed=14))
+    ref = new_ticket(env, category_id="999")  # refused by SP4N-LAPOR! (422)
+    add_followup(env.app.db, ref, "BMBK", "Tindak lanjut")
+    push_outbox(env.app)
+    push_outbox(env.app)
+    rows = outbox(env)
+    assert [r["state"] for r in rows] == ["dead", "pending"]
+    assert "row 1" in rows[1]["last_error"] and "dead" in rows[1]["last_error"]
+
+
+def test_a_forward_the_instansi_may_not_do_is_dead_and_others_go_on(make_env: Any) -> None:
+    env = make_env(SandboxWorld(seed=15))
+    first = new_ticket(env, title="Pertama")
+    push_outbox(env.app)
+    add_forward(env.app.db, first, "1871")  # not yet verified: not in the province's scope
+    second = new_ticket(env, title="Kedua")
+    summary = push_outbox(env.app)
+    assert summary.dead == 1 and summary.sent == 1
+    assert len(env.world.find_by_tag(second)) == 1
+    dead = outbox(env)[1]
+    assert dead["kind"] == "forward" and "does not allow this instansi" in dead["last_error"]
+
+
 def test_429_waits_at_least_retry_after(make_env: Any) -> None:
     env = make_env(SandboxWorld(seed=6))
     env.world.faults.script("create", ["429:900"])

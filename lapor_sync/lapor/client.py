@@ -11,7 +11,8 @@ Behaviour, by kind of request:
   ``RetryableRemoteError``; any failure after the request may have been received (read
   timeout, reset, 5xx, an unreadable answer) raises ``AmbiguousWriteError`` and the caller
   must look the record up before sending again.
-- 401/403 raise ``AuthError`` at once; 404 ``NotFoundError``; 422 ``RejectedError``.
+- 401 raises ``AuthError`` at once; 403 ``ForbiddenError`` (this record is not ours to
+  touch); 404 ``NotFoundError``; 422 ``RejectedError``.
 
 Invariants: credentials travel only in headers (never URLs); the session never has TLS
 verification off; no exception or log line carries a credential, a body, or a query value

@@ -42,6 +42,7 @@ from lapor_sync.domain import (
 from lapor_sync.errors import (
     AuthError,
     FatalRemoteError,
+    ForbiddenError,
     InvalidRecordError,
     NotFoundError,
     RejectedError,
@@ -473,8 +474,10 @@ def decode_envelope(
     Order matters: the status code is judged before the body, because a 502 from the
     gateway carries HTML, and a 401 may carry anything.
     """
-    if status in (401, 403):
-        raise AuthError(f"HTTP {status}", endpoint=endpoint, status=status)
+    if status == 401:
+        raise AuthError("HTTP 401", endpoint=endpoint, status=status)
+    if status == 403:
+        raise ForbiddenError("HTTP 403", endpoint=endpoint, status=status)
     if status == 429:
         raise RetryableRemoteError(
             "rate limited", endpoint=endpoint, status=status, retry_after=retry_after

@@ -128,6 +128,7 @@ class Pusher:
             if ticket_id in blocked or self._earlier_row_open(row):
                 self.summary.waiting += 1
                 blocked.add(ticket_id)
+                self._note_if_blocked_by_dead(row)
                 continue
             if not self._process(row):
                 blocked.add(ticket_id)
@@ -152,6 +153,22 @@ class Pusher:
             [row["ticket_id"], row["id"]],
         ).fetchone()
         return found is not None
+
+    def _note_if_blocked_by_dead(self, row: Mapping[str, Any]) -> None:
+        """Nothing silent: a row that waits behind a dead row says so, for the admin."""
+        dead = self._db.execute(
+            "SELECT id FROM outbox WHERE ticket_id = ? AND id < ? AND state = 'dead' "
+            "ORDER BY id LIMIT 1",
+            [row["ticket_id"], row["id"]],
+        ).fetchone()
+        if dead is None:
+            return
+        reason = f"waits for outbox row {dead[0]} of the same ticket, which is dead: retry it"
+        with transaction(self._db):
+            self._db.execute(
+                "UPDATE outbox SET last_error = ? WHERE id = ? AND last_error IS NOT ?",
+                [reason, row["id"], reason],
+            )
 
     # --- one row ---------------------------------------------------------------------------
 

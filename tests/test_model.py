@@ -1,0 +1,279 @@
+"""A model-based test of the whole sync: Hypothesis mixes remote changes, local changes,
+faults and sync passes over the real code and the in-process sandbox, and checks the
+invariants of architecture.md after every clean pass.
+
+Profiles: ``ci`` (default; derandomized, so CI is repeatable) and ``long`` for soak runs:
+``HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/test_model.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from lapor_sync.app import App, open_app, pull_account, push_outbox, reconcile_all
+from lapor_sync.errors import RemoteError
+from lapor_sync.local.register import (
+    MARKER_RE,
+    TicketInput,
+    add_followup,
+    add_forward,
+    add_ticket,
+    set_status,
+)
+from lapor_sync.sandbox import SandboxServer, SandboxWorld
+from lapor_sync.store import mirror
+from lapor_sync.store.db import integrity_ok
+from tests.conftest import settings_for
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=30,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.register_profile(
+    "long",
+    max_examples=400,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+PEMPROV = "pemprov-lampung"
+FAULTS = [
+    "500",
+    "503",
+    "429:5",
+    "drop_after_commit",
+    "refuse",
+    "html",
+    "truncated",
+    "success_false",
+    "page_shift",
+    "latency:1",
+]
+KINDS = ["list", "detail", "followups", "create", "followup_add", "reject"]
+OPDS = ["BMBK", "DINKES", "DINSOS", "DISDIK"]
+TEXTS = st.sampled_from(
+    ["Jalan berlubang", "Obat kosong 💊", "'; DROP TABLE x; --", "Air PDAM mati", "Bansos"]
+)
+
+
+class SyncMachine(RuleBasedStateMachine):
+    complaints = Bundle("complaints")
+    tickets = Bundle("tickets")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="lapor-model-"))
+        self.world = SandboxWorld(seed=99)
+        self.server = SandboxServer(self.world)
+        self.server.start()
+        self.settings = settings_for(self.tmp, self.server.base_url, page_size=5)
+        self.app: App = open_app(self.settings, sleep=lambda _s: None, clock=self.world.now)
+        self.cursors: list[datetime] = []
+        self.faults_on = False
+
+    def teardown(self) -> None:
+        self.app.close()
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- the SP4N-LAPOR! side ---------------------------------------------------------------
+
+    @initialize(target=complaints)
+    def seed_one(self) -> int:
+        return self.world.add_complaint("Awal", "Laporan awal", created_by="18")
+
+    @rule(target=complaints, title=TEXTS, same_second=st.booleans())
+    def citizen_reports(self, title: str, same_second: bool) -> int:
+        if not same_second:
+            self.world.advance(timedelta(seconds=1))
+        return self.world.add_complaint(title, f"Isi: {title}", created_by="18")
+
+    @rule(cid=complaints)
+    def lapor_verifies(self, cid: int) -> None:
+        with contextlib.suppress(Exception):  # only from "Belum Terverifikasi"
+            self.world.verify(cid)
+
+    @rule(cid=complaints, text=TEXTS)
+    def reporter_replies(self, cid: int, text: str) -> None:
+        self.world.reply_as_reporter(cid, text)
+
+    @rule(cid=complaints, action=st.sampled_from(["close", "archive", "postpone"]))
+    def lapor_decides(self, cid: int, action: str) -> None:
+        getattr(self.world, action)(cid)
+
+    @rule(cid=complaints)
+    def lapor_shows_an_unknown_status(self, cid: int) -> None:
+        self.world.set_status(cid, "8", "Menunggu Klarifikasi")
+
+    @rule(minutes=st.integers(0, 600))
+    def time_passes(self, minutes: int) -> None:
+        self.world.advance(timedelta(minutes=minutes))
+
+    # --- the OPD register -------------------------------------------------------------------
+
+    @rule(target=tickets, title=TEXTS, opd=st.sampled_from(OPDS), secret=st.booleans())
+    def call_center_takes_a_complaint(self, title: str, opd: str, secret: bool) -> str:
+        ticket = TicketInput(
+            channel="whatsapp",
+            title=title,
+            content=f"Dari Call Center: {title}",
+            received_at=self.world.now(),
+            reporter_phone="081299990000",
+            opd_code=opd,
+            is_secret=secret,
+        )
+        return add_ticket(self.app.db, ticket, "LPG-{year}-{seq:06d}", PEMPROV).ref
+
+    @rule(ref=tickets, text=TEXTS)
+    def opd_follows_up(self, ref: str, text: str) -> None:
+        add_followup(self.app.db, ref, "BMBK", f"Tindak lanjut: {text}")
+
+    @rule(ref=tickets)
+    def opd_forwards(self, ref: str) -> None:
+        add_forward(self.app.db, ref, "1871")
+
+    @rule(ref=tickets, state=st.sampled_from(["in_progress", "closed", "postponed"]))
+    def opd_sets_a_state(self, ref: str, state: str) -> None:
+        set_status(self.app.db, ref, state)
+
+    # --- faults and sync ----------------------------------------------------------------------
+
+    @rule(
+        kind=st.sampled_from(KINDS), steps=st.lists(st.sampled_from(FAULTS), min_size=1, max_size=3)
+    )
+    def inject_faults(self, kind: str, steps: list[str]) -> None:
+        self.world.faults.script(kind, steps)
+        self.faults_on = True
+
+    @rule()
+    def sync_pass(self) -> None:
+        """A pass as the daemon runs it; faults may make parts of it fail."""
+        for step in (
+            lambda: pull_account(self.app, PEMPROV),
+            lambda: reconcile_all(self.app),
+            lambda: push_outbox(self.app),
+        ):
+            with contextlib.suppress(RemoteError):
+                step()
+        self._note_cursor()
+
+    @precondition(lambda self: True)
+    @rule()
+    def clean_sync_and_check(self) -> None:
+        """Faults off; sync until quiet; then every invariant must hold."""
+        self.world.faults.clear()
+        self.faults_on = False
+        for _ in range(4):
+            self.world.advance(timedelta(hours=2))  # past every backoff
+            pull_account(self.app, PEMPROV)
+            reconcile_all(self.app)
+            push_outbox(self.app)
+            self._note_cursor()
+        pull_account(self.app, PEMPROV)
+        reconcile_all(self.app)
+        self._check_everything()
+
+    def _note_cursor(self) -> None:
+        cursor = mirror.get_cursor(self.app.db, PEMPROV)
+        if cursor is not None:
+            self.cursors.append(cursor)
+
+    # --- invariants -----------------------------------------------------------------------------
+
+    @invariant()
+    def cursor_never_moves_backwards(self) -> None:
+        assert self.cursors == sorted(self.cursors)
+
+    @invariant()
+    def no_duplicate_on_lapor(self) -> None:
+        db = self.app.db
+        for (ref,) in db.execute("SELECT ref FROM local_tickets WHERE origin='local'"):
+            assert len(self.world.find_by_tag(ref)) <= 1, f"{ref} created twice"
+        seen: set[str] = set()
+        for cid in self.world.complaint_ids():
+            for f in self.world.complaint(cid).followups:
+                for match in MARKER_RE.finditer(f.content):
+                    if match.group("fu"):
+                        marker = match.group(0)
+                        assert marker not in seen, f"follow-up {marker} posted twice"
+                        seen.add(marker)
+
+    @invariant()
+    def database_is_consistent(self) -> None:
+        assert integrity_ok(self.app.db)
+
+    def _check_everything(self) -> None:
+        db, world = self.app.db, self.world
+        # no loss: every visible complaint and follow-up is mirrored, at its current version
+        stored = dict(
+            db.execute(
+                "SELECT remote_id, updated_at FROM remote_complaints WHERE account = ?", [PEMPROV]
+            ).fetchall()
+        )
+        mirrored_followups = {
+            r[0]
+            for r in db.execute("SELECT remote_id FROM remote_followups WHERE account=?", [PEMPROV])
+        }
+        for cid in world.visible_ids("18"):
+            c = world.complaint(cid)
+            assert stored.get(str(cid)) == c.updated_at.isoformat(), f"complaint {cid} lost"
+            for f in c.followups:
+                assert str(f.id) in mirrored_followups, f"follow-up {f.id} lost"
+        # cursor safety: nothing older than the cursor is missing
+        cursor = mirror.get_cursor(db, PEMPROV)
+        if cursor is not None:
+            for cid in world.visible_ids("18"):
+                if world.complaint(cid).updated_at < cursor:
+                    assert str(cid) in stored
+        # no duplicate tickets from echoes: each LAPOR! complaint is linked at most once
+        assert (
+            db.execute(
+                "SELECT count(*) FROM (SELECT remote_id FROM links GROUP BY account, remote_id "
+                "HAVING count(*) > 1)"
+            ).fetchone()[0]
+            == 0
+        )
+        pushed = {r[0] for r in db.execute("SELECT ref FROM local_tickets WHERE origin='local'")}
+        for ref in pushed:
+            assert len(world.find_by_tag(ref)) == 1, f"{ref} not on SP4N-LAPOR! exactly once"
+        # the outbox holds only done or dead rows (with reasons), or rows waiting behind them
+        for state, error in db.execute("SELECT o.state, o.last_error FROM outbox o").fetchall():
+            assert state in ("done", "dead", "pending"), state
+            if state != "done":
+                assert error, "an outbox row that is not done must say why"
+        # both sides agree on every linked ticket, or a conflict waits for a person
+        unsettled = db.execute(
+            "SELECT t.ref FROM links l JOIN local_tickets t ON t.id = l.ticket_id "
+            "JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
+            "LEFT JOIN sync_base b ON b.ticket_id = t.id "
+            "WHERE (b.ticket_id IS NULL OR b.lapor_status_name IS NOT rc.status_name "
+            "OR b.local_state IS NOT t.status) AND NOT EXISTS (SELECT 1 FROM conflicts c "
+            "WHERE c.ticket_id = t.id AND c.resolved_at IS NULL)"
+        ).fetchall()
+        assert unsettled == [], f"tickets neither agreed nor in conflict: {unsettled}"
+
+
+SyncMachine.TestCase.settings = settings()
+test_sync_machine = SyncMachine.TestCase
