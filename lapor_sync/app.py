@@ -251,6 +251,7 @@ def push_outbox(app: App, *, rng: random.Random | None = None, **hooks: Any) -> 
             clock=app.clock,
             rng=rng,
             run_id=run_id,
+            concurrency=app.settings.http.concurrency,
             should_stop=app.stop_event.is_set,
             **hooks,
         )
