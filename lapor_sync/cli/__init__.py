@@ -33,6 +33,7 @@ def cli(
 
 def _register() -> None:
     from lapor_sync.cli.config_cmd import check_config_command
+    from lapor_sync.cli.daemon_cmds import register_daemon_commands
     from lapor_sync.cli.demo_cmd import demo_command
     from lapor_sync.cli.local_cmds import local_group
     from lapor_sync.cli.outbox_cmds import outbox_group
@@ -48,6 +49,7 @@ def _register() -> None:
     cli.add_command(log_command)
     cli.add_command(conflicts_group)
     cli.add_command(overdue_command)
+    register_daemon_commands(cli)
     cli.add_command(outbox_group)
     from lapor_sync.cli.sandbox_cmd import sandbox_command
 

@@ -9,6 +9,7 @@ import click
 
 from lapor_sync.app import pull_account, push_outbox
 from lapor_sync.cli.common import CliState, echo_figures, handle_errors, pass_state
+from lapor_sync.daemon.lock import database_lock
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.timeutil import WIB
 
@@ -53,7 +54,7 @@ def pull_command(state: CliState, accounts: tuple[str, ...], since: datetime | N
         raise click.BadParameter(f"unknown or disabled account(s): {', '.join(unknown)}")
     start = since.replace(tzinfo=WIB) if since else None
     failed = False
-    with state.app() as app:
+    with database_lock(settings.store.path), state.app() as app:
         for name in names:
             progress = _Progress(f"pull {name}")
             try:
@@ -74,7 +75,7 @@ def pull_command(state: CliState, accounts: tuple[str, ...], since: datetime | N
 @handle_errors
 def push_command(state: CliState) -> None:
     """Send pending local tickets, follow-ups and forwards to SP4N-LAPOR! (one pass)."""
-    with state.app() as app:
+    with database_lock(state.settings().store.path), state.app() as app:
         summary = push_outbox(app)
     echo_figures("push", summary.figures())
 

@@ -1,0 +1,92 @@
+"""``run``, ``sync --once``, ``status`` and ``backup``: running lapor-sync as a service.
+
+``run`` and ``sync --once`` hold the database lock: a second one exits with code 3 and
+names the PID of the holder. ``status`` and ``backup`` only read and take no lock.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from lapor_sync.cli.common import CliState, echo_figures, fail, handle_errors, pass_state
+from lapor_sync.daemon.backup import backup_database
+from lapor_sync.daemon.service import Daemon, sync_once
+from lapor_sync.daemon.status import status_lines
+from lapor_sync.timeutil import now_wib
+
+__all__ = [
+    "backup_command",
+    "register_daemon_commands",
+    "run_command",
+    "status_command",
+    "sync_command",
+]
+
+
+@click.command("run")
+@pass_state
+@handle_errors
+def run_command(state: CliState) -> None:
+    """Run as a service: pull, reconcile, push and scan deadlines on the schedule.
+
+    Serves /healthz and /metrics on daemon.health_host:health_port. Stops cleanly on
+    SIGTERM or Ctrl-C (exit 0). Only one lapor-sync may run per database (exit 3).
+    """
+    sys.exit(Daemon(state.settings()).run())
+
+
+@click.command("sync")
+@click.option("--once", is_flag=True, help="One pass: pull, reconcile, push, deadlines.")
+@pass_state
+@handle_errors
+def sync_command(state: CliState, once: bool) -> None:
+    """One pass of every job, in order, with a summary per step (exit 1 if one failed)."""
+    if not once:
+        fail("sync needs --once (one pass); to run on a schedule use `lapor-sync run`.", 2)
+    failed = False
+    for result in sync_once(state.settings()):
+        if result.outcome == "failed":
+            failed = True
+            click.echo(f"{result.job}: FAILED: {result.reason}", err=True)
+        elif result.outcome == "skipped":
+            click.echo(f"{result.job}: skipped ({result.reason})")
+        else:
+            echo_figures(result.job, {**result.figures, "duration_s": result.duration_s})
+    if failed:
+        sys.exit(1)
+
+
+@click.command("status")
+@pass_state
+@handle_errors
+def status_command(state: CliState) -> None:
+    """Last runs, cursors, outbox backlog, conflicts, overdue; whether a daemon runs."""
+    for line in status_lines(state.settings(), now_wib()):
+        click.echo(line)
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace DEST if it exists.")
+@pass_state
+@handle_errors
+def backup_command(state: CliState, dest: Path, force: bool) -> None:
+    """Copy the database to DEST while lapor-sync runs, and check the copy.
+
+    Uses SQLite's online backup (a consistent snapshot), then PRAGMA integrity_check on
+    the copy. The copy is readable by its owner only: it holds personal data.
+    """
+    settings = state.settings()
+    if dest.exists() and not force:
+        fail(f"{dest} already exists; use --force to replace it.", 2)
+    result = backup_database(settings.store.path, dest, force=force)
+    click.echo(f"backup written to {result.path} ({result.size} bytes); integrity check: ok")
+
+
+def register_daemon_commands(group: click.Group) -> None:
+    """Add this module's commands to the ``lapor-sync`` group (idempotent)."""
+    for command in (run_command, sync_command, status_command, backup_command):
+        group.add_command(command)

@@ -1,0 +1,92 @@
+"""``lapor-sync backup DEST``: an online, consistent copy of the store.
+
+SQLite's backup API (``sqlite3.Connection.backup``) copies the database as of one read
+transaction, while the daemon goes on writing (in WAL mode a reader does not block the
+writer). The copy is written to a temporary file beside ``DEST`` (mode 0600: the store
+holds personal data), switched out of WAL mode so it is one self-contained file, checked
+with ``PRAGMA integrity_check``, flushed to disk and only then renamed to ``DEST``. An
+existing ``DEST`` is refused unless ``force`` is given; a failed check leaves ``DEST``
+untouched.
+
+No lock is taken: a backup is safe next to a running daemon, and must be possible while
+one runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from lapor_sync.daemon.queries import open_reader
+from lapor_sync.errors import LaporSyncError
+
+__all__ = ["BackupError", "BackupResult", "backup_database"]
+
+
+class BackupError(LaporSyncError):
+    """The backup could not be made or did not check out."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    pages: int
+    size: int
+
+
+def backup_database(source: Path | str, dest: Path | str, *, force: bool = False) -> BackupResult:
+    """Copy ``source`` to ``dest`` consistently; see the module docstring."""
+    src_path, target = Path(source), Path(dest)
+    if target.resolve() == src_path.resolve():
+        raise BackupError("the backup cannot overwrite the database itself")
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder; give the backup's file name")
+    if target.exists() and not force:
+        raise BackupError(f"{target} already exists; use --force to replace it")
+    if not target.parent.is_dir():
+        raise BackupError(f"the folder {target.parent} does not exist")
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+        with open_reader(src_path) as src:
+            copy = sqlite3.connect(str(partial))
+            try:
+                src.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+                row = copy.execute("PRAGMA integrity_check").fetchone()
+                if not row or row[0] != "ok":
+                    raise BackupError(
+                        "the copy failed its integrity check; the original may be damaged: "
+                        "run PRAGMA integrity_check on it"
+                    )
+                pages = int(copy.execute("PRAGMA page_count").fetchone()[0])
+            finally:
+                copy.close()
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+        _fsync_dir(target.parent)
+    except sqlite3.Error as exc:
+        raise BackupError(f"the backup failed: {exc}") from None
+    except OSError as exc:
+        raise BackupError(f"the backup failed: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        for suffix in ("-journal", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                partial.with_name(partial.name + suffix).unlink()
+    return BackupResult(target, pages, target.stat().st_size)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

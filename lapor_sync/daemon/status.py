@@ -1,0 +1,108 @@
+"""``lapor-sync status``: one screen for the admin, read from the store without writing.
+
+Per account the last pull (time, outcome, figures) and the cursor; the last push; the
+outbox backlog by state and dead rows; conflicts waiting; overdue per OPD; the other jobs'
+last runs; whether a daemon holds the database (its PID). English: an admin view.
+
+Invariant: nothing personal is shown. Figures are numbers; errors are the program's own
+``describe`` sentences from ``runs.error``, masked once more; OPDs are codes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from lapor_sync import __version__
+from lapor_sync.config import Settings
+from lapor_sync.daemon import queries
+from lapor_sync.daemon.lock import lock_holder
+from lapor_sync.redact import redact_text
+from lapor_sync.timeutil import from_db
+
+__all__ = ["status_lines"]
+
+PULL_FIGURES = ("fetched", "new", "changed", "followups_new", "quarantined", "requests")
+PUSH_FIGURES = ("pushed", "recovered", "retry_later", "unknown", "dead", "waiting")
+OTHER_JOBS = ("reconcile", "deadlines", "daily_summary")
+ERROR_WIDTH = 160
+
+
+def _ago(stamp: str | None, now: datetime) -> str:
+    if not stamp:
+        return "never"
+    seconds = int((now - from_db(stamp)).total_seconds())
+    if seconds < 0:
+        return f"{stamp} (in the future: check the clock)"
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    if days:
+        age = f"{days}d {hours}h"
+    elif hours:
+        age = f"{hours}h {minutes}m"
+    else:
+        age = f"{minutes}m" if minutes else f"{seconds}s"
+    return f"{stamp} ({age} ago)"
+
+
+def _run_text(run: queries.RunInfo | None, figures: tuple[str, ...] | None, now: datetime) -> str:
+    """``figures``: which to show, in order (None: all the run recorded)."""
+    if run is None:
+        return "never run"
+    when = _ago(run.finished_at or run.started_at, now)
+    text = f"{when}, {run.outcome}"
+    names = tuple(run.figures) if figures is None else figures
+    shown = ", ".join(f"{k}={run.figures[k]}" for k in names if k in run.figures)
+    if shown:
+        text += f": {shown}"
+    if run.error:
+        error = redact_text(run.error).replace("\n", " ")
+        text += f"\n      reason: {error[:ERROR_WIDTH]}"
+    return text
+
+
+def status_lines(settings: Settings, now: datetime) -> list[str]:
+    """The status screen as lines of text. Raises ``StoreError`` if there is no store."""
+    db_path = settings.store.path
+    holder = lock_holder(db_path)
+    if holder is None:
+        daemon = "no lapor-sync holds the database (the daemon is not running)"
+    elif holder:
+        daemon = f"held by lapor-sync pid {holder}"
+    else:
+        daemon = "held by a lapor-sync that is starting"
+    lines = [f"lapor-sync {__version__}", f"database: {db_path}", f"lock:     {daemon}", ""]
+    with queries.open_reader(db_path) as conn:
+        lines.append("Pull, per account:")
+        for account in settings.enabled_accounts:
+            run = queries.last_run(conn, "pull", account.name)
+            lines.append(f"  {account.name}")
+            lines.append(f"    last pull:    {_run_text(run, PULL_FIGURES, now)}")
+            success = queries.last_success(conn, "pull", account.name)
+            if run is not None and run.outcome != "ok":
+                lines.append(f"    last success: {_ago(success, now)}")
+            lines.append(f"    cursor:       {queries.cursor_of(conn, account.name) or 'none'}")
+        lines.append("")
+        lines.append(
+            f"Last push:        {_run_text(queries.last_run(conn, 'push'), PUSH_FIGURES, now)}"
+        )
+        for job in OTHER_JOBS:
+            label = f"Last {job}:"
+            lines.append(f"{label:<17} {_run_text(queries.last_run(conn, job), None, now)}")
+        figures = queries.store_figures(conn, now)
+    lines.append("")
+    states = ", ".join(f"{s} {figures.outbox[s]}" for s in queries.BACKLOG_STATES)
+    lines.append(f"Outbox backlog:   {figures.backlog} ({states})")
+    dead = f"Dead outbox rows: {figures.dead}"
+    if figures.dead:
+        dead += (
+            "  (see: lapor-sync outbox --state dead; replay: lapor-sync outbox retry --all-dead)"
+        )
+    lines.append(dead)
+    lines.append(f"Conflicts:        {figures.conflicts_waiting} waiting for a decision")
+    if figures.overdue:
+        overdue = ", ".join(f"{opd} {n}" for opd, n in figures.overdue.items())
+        lines.append(f"Overdue:          {figures.overdue_total} ({overdue})")
+    else:
+        lines.append("Overdue:          none")
+    return lines
