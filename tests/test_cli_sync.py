@@ -54,7 +54,28 @@ def test_push_prints_its_summary(make_env: Any) -> None:
 
 def test_bad_config_exits_2_listing_problems(tmp_path: Any) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[store]\npath = 3\n[http]\nconnect_timeout = -1\n', encoding="utf-8")
+    bad.write_text("[store]\npath = 3\n[http]\nconnect_timeout = -1\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(bad), "pull"])
     assert result.exit_code == 2
     assert "store.path" in result.output and "http.connect_timeout" in result.output
+
+
+def test_read_only_commands_work_without_the_service_credentials(make_env: Any) -> None:
+    """A liaison's shell has no $CREDENTIALS_DIRECTORY; reading the log must still work."""
+    env = make_env(SandboxWorld(seed=25))
+    config = env.tmp_path / "config.toml"
+    text = config.read_text()
+    text = text.replace(
+        'api_key = { value = "sandbox-key-pemprov" }',
+        'api_key = { credential = "lapor-pemprov-key" }',
+    )
+    config.write_text(text, encoding="utf-8")
+    env.app.close()
+    runner = CliRunner()
+    for args in (["log", "--since", "7d"], ["overdue"], ["conflicts"], ["status"]):
+        result = runner.invoke(cli, ["--config", str(config), "--log-level", "error", *args])
+        assert result.exit_code == 0, (args, result.output)
+    pulled = runner.invoke(
+        cli, ["--config", str(config), "pull"], env={"CREDENTIALS_DIRECTORY": ""}
+    )
+    assert pulled.exit_code == 2 and "accounts[0].api_key" in pulled.output

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from lapor_sync import __version__
-from lapor_sync.cli.common import CliState
+from lapor_sync.cli.common import NETWORK_COMMANDS, CliState
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +28,12 @@ def cli(
     ctx: click.Context, config_path: Path | None, log_format: str | None, log_level: str | None
 ) -> None:
     """Keep the province's complaint records and SP4N-LAPOR! in step."""
-    ctx.obj = CliState(config_path, log_format, log_level)
+    ctx.obj = CliState(
+        config_path,
+        log_format,
+        log_level,
+        needs_secrets=ctx.invoked_subcommand in NETWORK_COMMANDS,
+    )
 
 
 def _register() -> None:

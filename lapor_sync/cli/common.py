@@ -25,16 +25,23 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# Commands that talk to SP4N-LAPOR! and so need the account secrets. The others (log,
+# overdue, conflicts, status, local, outbox, backup …) work from a plain shell, without
+# the service's credentials (for example systemd's LoadCredential).
+NETWORK_COMMANDS = frozenset({"pull", "push", "run", "sync", "demo", "sandbox"})
+
+
 @dataclass
 class CliState:
     config_path: Path | None
     log_format: str | None
     log_level: str | None
+    needs_secrets: bool = True
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config_path)
+            self._settings = load_settings(self.config_path, resolve_secrets=self.needs_secrets)
             configure_logging(
                 fmt=self.log_format or self._settings.daemon.log_format,  # type: ignore[arg-type]
                 level=self.log_level or self._settings.daemon.log_level,

@@ -107,11 +107,19 @@ class ConfigFile(Section):
 _SECTION_ORDER = {name: i for i, name in enumerate(ConfigFile.model_fields)}
 
 
-def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    resolve_secrets: bool = True,
+) -> Settings:
     """Load and validate the configuration. Raises ``ConfigError`` listing every problem.
 
     ``path`` defaults to ``$LAPOR_SYNC_CONFIG``, else ``./config.toml``. ``env`` defaults to
     ``os.environ``; secrets named by ``env =`` and ``$CREDENTIALS_DIRECTORY`` come from it.
+    ``resolve_secrets=False`` is for commands that never talk to SP4N-LAPOR! (log, overdue,
+    status …): they then work from a shell without the service's credentials; secrets stay
+    empty, and the rules on plain values still apply.
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     if path is None:
@@ -135,11 +143,15 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([toml_problem(exc)], source=source) from None
-    return settings_from_dict(data, config_path=path, env=environ)
+    return settings_from_dict(data, config_path=path, env=environ, resolve_secrets=resolve_secrets)
 
 
 def settings_from_dict(
-    data: Mapping[str, Any], *, config_path: Path, env: Mapping[str, str] | None = None
+    data: Mapping[str, Any],
+    *,
+    config_path: Path,
+    env: Mapping[str, str] | None = None,
+    resolve_secrets: bool = True,
 ) -> Settings:
     """Validate an already parsed document as if read from ``config_path``.
 
@@ -158,7 +170,7 @@ def settings_from_dict(
         errors = exc.errors(include_input=False, include_url=False)
         problems += [pydantic_problem(e, ConfigFile) for e in errors]
 
-    secrets, secret_problems = _resolve_secrets(data, environ, context)
+    secrets, secret_problems = _resolve_secrets(data, environ, context, resolve_secrets)
     problems += secret_problems
     problems += _cross_checks(data)
 
@@ -174,7 +186,7 @@ _Resolved = dict[tuple[int, str], tuple[SecretStr, SecretOrigin]]
 
 
 def _resolve_secrets(
-    data: Mapping[str, Any], env: Mapping[str, str], context: dict[str, Path]
+    data: Mapping[str, Any], env: Mapping[str, str], context: dict[str, Path], resolve: bool
 ) -> tuple[_Resolved, list[tuple[Loc, str]]]:
     resolved: _Resolved = {}
     problems: list[tuple[Loc, str]] = []
@@ -192,6 +204,9 @@ def _resolve_secrets(
                 spec = SecretSpec.model_validate(raw, context=context)
             except ValidationError:
                 continue  # reported by pass 1
+            if not resolve and spec.kind != "value":
+                resolved[(i, field)] = (SecretStr(""), spec.origin())
+                continue
             try:
                 secret = resolve_secret(spec, env=env, plain_allowed=loopback)
             except SecretProblem as problem:
