@@ -97,7 +97,7 @@ def bare_copy_seconds(source: Path, tables: list[str], batches: int) -> float:
         for i in range(max(batches, 1)):
             dst.execute("BEGIN")
             for table, rows in data.items():
-                chunk = rows[i::max(batches, 1)]
+                chunk = rows[i :: max(batches, 1)]
                 if chunk:
                     marks = ",".join("?" * len(chunk[0]))
                     dst.executemany(f"INSERT INTO {table} VALUES ({marks})", chunk)
@@ -118,17 +118,23 @@ def section_pull(incremental: bool, args: argparse.Namespace) -> None:
     from lapor_sync.sync import pull as pull_module
 
     configure_logging(fmt="console", level="warning")
-    with SandboxProcess(seed=1, complaints=args.complaints) as sandbox, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        SandboxProcess(seed=1, complaints=args.complaints) as sandbox,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         sandbox.control("POST", "/faults", {"kind": "*", "latency_ms": args.latency_ms})
         settings = load_settings(write_config(Path(tmp), sandbox.base_url), env={})
         app = open_app(settings)
         changed: set[str] | None = None
         if incremental:
             pull_account(app, ACCOUNT)
-            ids = [r[0] for r in app.db.execute(
-                "SELECT remote_id FROM remote_complaints WHERE account=? ORDER BY remote_id",
-                [ACCOUNT])]
+            ids = [
+                r[0]
+                for r in app.db.execute(
+                    "SELECT remote_id FROM remote_complaints WHERE account=? ORDER BY remote_id",
+                    [ACCOUNT],
+                )
+            ]
             changed = set(ids[:: max(1, len(ids) // args.changed)][: args.changed])
             sandbox.control("POST", "/clock/advance", {"hours": 1})
             for rid in changed:
@@ -139,12 +145,20 @@ def section_pull(incremental: bool, args: argparse.Namespace) -> None:
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         fetched = summary.new + summary.changed
         minimum = minimum_requests(app, changed, fetched, 100)
-        bare = bare_copy_seconds(
-            settings.store.path,
-            ["remote_complaints", "remote_followups", "remote_status_history",
-             "remote_dispositions"],
-            summary.pages,
-        ) if not incremental else None
+        bare = (
+            bare_copy_seconds(
+                settings.store.path,
+                [
+                    "remote_complaints",
+                    "remote_followups",
+                    "remote_status_history",
+                    "remote_dispositions",
+                ],
+                summary.pages,
+            )
+            if not incremental
+            else None
+        )
         app.close()
         latency = args.latency_ms / 1000
         bound = summary.requests * latency / settings.http.concurrency
@@ -184,21 +198,36 @@ def section_push(args: argparse.Namespace) -> None:
         opds = [o.code for o in settings.opd]
         with transaction(app.db):
             for i in range(args.tickets):
-                insert_ticket(app.db, TicketInput(
-                    channel=random.choice(["sms", "whatsapp", "telepon"]),
-                    title=f"Keluhan nomor {i}", content="Isi keluhan " * 20,
-                    received_at=now_wib(), opd_code=opds[i % len(opds)],
-                    reporter_phone="081200000000"), "LPG-{year}-{seq:06d}", ACCOUNT)
+                insert_ticket(
+                    app.db,
+                    TicketInput(
+                        channel=random.choice(["sms", "whatsapp", "telepon"]),
+                        title=f"Keluhan nomor {i}",
+                        content="Isi keluhan " * 20,
+                        received_at=now_wib(),
+                        opd_code=opds[i % len(opds)],
+                        reporter_phone="081200000000",
+                    ),
+                    "LPG-{year}-{seq:06d}",
+                    ACCOUNT,
+                )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         summary = push_outbox(app)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         requests = sum(c.stats.total for c in app.clients.values())
         app.close()
         bound = requests * args.latency_ms / 1000 / settings.http.concurrency
-        emit("push", tickets=args.tickets, pushed=summary.sent, requests=requests,
-             minimum_requests=args.tickets, wall_s=round(wall, 2),
-             network_bound_s=round(bound, 2), wall_over_bound=round(wall / bound, 2),
-             cpu_ms_per_ticket=round(cpu / max(summary.sent, 1) * 1000, 2))
+        emit(
+            "push",
+            tickets=args.tickets,
+            pushed=summary.sent,
+            requests=requests,
+            minimum_requests=args.tickets,
+            wall_s=round(wall, 2),
+            network_bound_s=round(bound, 2),
+            wall_over_bound=round(wall / bound, 2),
+            cpu_ms_per_ticket=round(cpu / max(summary.sent, 1) * 1000, 2),
+        )
 
 
 # --- a large store for deadlines and the report -------------------------------------------
@@ -217,30 +246,111 @@ def build_large_store(path: Path, tickets: int) -> None:
     start = datetime(2025, 1, 2, 8, 0, tzinfo=WIB)
     opds = [("DISDIK", "18001"), ("DINKES", "18002"), ("BMBK", "18003"), ("DINSOS", "18006")]
     t_rows, l_rows, c_rows, d_rows, f_rows = [], [], [], [], []
-    statuses = [("Terverifikasi", "dispositioned"), ("Dalam Proses", "in_progress"),
-                ("Selesai", "closed"), ("Belum Terverifikasi", "awaiting_verification")]
+    statuses = [
+        ("Terverifikasi", "dispositioned"),
+        ("Dalam Proses", "in_progress"),
+        ("Selesai", "closed"),
+        ("Belum Terverifikasi", "awaiting_verification"),
+    ]
     fid = 0
     for i in range(1, tickets + 1):
         created = start + timedelta(minutes=7 * i)
         code, inst = opds[i % len(opds)]
         name, state = statuses[rng.randrange(len(statuses))]
-        t_rows.append((i, f"LPG-{created.year}-{i:06d}", "lapor", ACCOUNT, "lapor", None, None,
-                       None, 0, int(rng.random() < 0.1), f"Judul {i}", "Isi", None, code, None,
-                       None, to_db(created), state, None, to_db(created), to_db(created)))
+        t_rows.append(
+            (
+                i,
+                f"LPG-{created.year}-{i:06d}",
+                "lapor",
+                ACCOUNT,
+                "lapor",
+                None,
+                None,
+                None,
+                0,
+                int(rng.random() < 0.1),
+                f"Judul {i}",
+                "Isi",
+                None,
+                code,
+                None,
+                None,
+                to_db(created),
+                state,
+                None,
+                to_db(created),
+                to_db(created),
+            )
+        )
         l_rows.append((i, ACCOUNT, str(i), f"TRK{i}", to_db(created)))
-        c_rows.append((ACCOUNT, str(i), f"TRK{i}", f"Judul {i}", "Isi", "0", name, inst, code,
-                       None, None, "1", 0, 0, "[]", None, None, None, None, None, to_db(created),
-                       to_db(created), to_db(created), to_db(created)))
+        c_rows.append(
+            (
+                ACCOUNT,
+                str(i),
+                f"TRK{i}",
+                f"Judul {i}",
+                "Isi",
+                "0",
+                name,
+                inst,
+                code,
+                None,
+                None,
+                "1",
+                0,
+                0,
+                "[]",
+                None,
+                None,
+                None,
+                None,
+                None,
+                to_db(created),
+                to_db(created),
+                to_db(created),
+                to_db(created),
+            )
+        )
         if state != "awaiting_verification":
             d_at = created + timedelta(days=rng.randint(0, 4))
-            d_rows.append((i, ACCOUNT, str(i), "18", "Pemprov", inst, code, "disposition", None,
-                           to_db(d_at), f"fp{i}"))
+            d_rows.append(
+                (
+                    i,
+                    ACCOUNT,
+                    str(i),
+                    "18",
+                    "Pemprov",
+                    inst,
+                    code,
+                    "disposition",
+                    None,
+                    to_db(d_at),
+                    f"fp{i}",
+                )
+            )
             for k in range(rng.randint(0, 3)):
                 fid += 1
                 author = "reporter" if k == 1 else "institution"
                 f_at = d_at + timedelta(days=rng.randint(1, 12))
-                f_rows.append((ACCOUNT, str(fid), str(i), author, inst, code, None, None, "Isi",
-                               "followup", 0, None, 0, to_db(f_at), to_db(f_at)))
+                f_rows.append(
+                    (
+                        ACCOUNT,
+                        str(fid),
+                        str(i),
+                        author,
+                        inst,
+                        code,
+                        None,
+                        None,
+                        "Isi",
+                        "followup",
+                        0,
+                        None,
+                        0,
+                        to_db(f_at),
+                        to_db(f_at),
+                    )
+                )
     conn = db.conn
     conn.execute("BEGIN")
     conn.execute("DROP TRIGGER local_ticket_created")  # synthetic rows need no outbox
@@ -274,13 +384,17 @@ def section_deadlines(args: argparse.Namespace) -> None:
         rows = db.execute("SELECT count(*) FROM deadlines").fetchone()[0]
         db.close()
         bare = bare_copy_seconds(settings.store.path, ["deadlines"], 1)
-        emit("deadlines", tickets=args.large, deadline_rows=rows,
-             overdue=sum(c.overdue for c in summary.per_opd.values()),
-             first_scan_s=round(figures["first"][0], 2),
-             unchanged_rescan_s=round(figures["again"][0], 2),
-             bare_insert_s=round(bare, 3),
-             first_over_bare=round(figures["first"][0] / bare, 1),
-             cpu_ms_per_ticket=round(figures["first"][1] / args.large * 1000, 3))
+        emit(
+            "deadlines",
+            tickets=args.large,
+            deadline_rows=rows,
+            overdue=sum(c.overdue for c in summary.per_opd.values()),
+            first_scan_s=round(figures["first"][0], 2),
+            unchanged_rescan_s=round(figures["again"][0], 2),
+            bare_insert_s=round(bare, 3),
+            first_over_bare=round(figures["first"][0] / bare, 1),
+            cpu_ms_per_ticket=round(figures["first"][1] / args.large * 1000, 3),
+        )
 
 
 def section_report(args: argparse.Namespace) -> None:
@@ -313,9 +427,14 @@ def section_report(args: argparse.Namespace) -> None:
             app.db.execute(f"SELECT * FROM {table}").fetchall()
         bare = time.perf_counter() - started
         app.close()
-        emit("report", tickets=args.large, wall_s=round(wall, 2),
-             bare_read_s=round(bare, 3), wall_over_bare_read=round(wall / bare, 1),
-             cpu_ms_per_ticket=round(cpu / args.large * 1000, 3))
+        emit(
+            "report",
+            tickets=args.large,
+            wall_s=round(wall, 2),
+            bare_read_s=round(bare, 3),
+            wall_over_bare_read=round(wall / bare, 1),
+            cpu_ms_per_ticket=round(cpu / args.large * 1000, 3),
+        )
 
 
 # --- driver ----------------------------------------------------------------------------------
@@ -324,13 +443,21 @@ def section_report(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", choices=SECTIONS)
-    parser.add_argument("--complaints", type=int, default=9400,
-                        help="complaints seeded for the pull sections (~53%% visible)")
+    parser.add_argument(
+        "--complaints",
+        type=int,
+        default=9400,
+        help="complaints seeded for the pull sections (~53%% visible)",
+    )
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--changed", type=int, default=100)
     parser.add_argument("--tickets", type=int, default=500, help="local tickets to push")
-    parser.add_argument("--large", type=int, default=100_000,
-                        help="tickets in the store for the deadlines and report sections")
+    parser.add_argument(
+        "--large",
+        type=int,
+        default=100_000,
+        help="tickets in the store for the deadlines and report sections",
+    )
     args = parser.parse_args()
     if args.section:
         {
@@ -342,13 +469,20 @@ def main() -> None:
         }[args.section]()
         return
     passthrough = [a for a in sys.argv[1:]]
-    print(f"lapor-sync benchmark — {time.strftime('%Y-%m-%d %H:%M')}, "
-          f"latency {args.latency_ms:.0f} ms, every section in its own process\n")
+    print(
+        f"lapor-sync benchmark — {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"latency {args.latency_ms:.0f} ms, every section in its own process\n"
+    )
     for section in SECTIONS:
-        done = subprocess.run([sys.executable, __file__, "--section", section, *passthrough],
-                              capture_output=True, text=True, check=False)
-        results = [json.loads(line[7:]) for line in done.stdout.splitlines()
-                   if line.startswith("RESULT ")]
+        done = subprocess.run(
+            [sys.executable, __file__, "--section", section, *passthrough],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        results = [
+            json.loads(line[7:]) for line in done.stdout.splitlines() if line.startswith("RESULT ")
+        ]
         if done.returncode != 0 or not results:
             print(f"{section}: FAILED\n{done.stderr[-2000:]}")
             continue

@@ -1,0 +1,280 @@
+"""Chaos run: the daemon against a faulty sandbox, killed with SIGKILL at random moments.
+
+    .venv/bin/python scripts/chaos.py [--kills 20] [--seed 1]
+
+Between kills, the Call Center takes new tickets, OPDs post follow-ups, and citizens and
+LAPOR! admins change complaints on the sandbox, whose faults stay on throughout: 5xx,
+429, garbage bodies, page shifts, and writes committed with their answers dropped. After
+the last kill the faults are cleared and one clean pass runs. It prints the kills
+survived, complaints and follow-ups on each side, duplicates, lost items and the
+database's ``integrity_check``; it exits 1 if anything was lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lapor_sync.config import load_settings  # noqa: E402
+from lapor_sync.local.register import MARKER_RE, TicketInput, add_followup, add_ticket  # noqa: E402
+from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world  # noqa: E402
+from lapor_sync.store.db import open_database  # noqa: E402
+
+FAULTS = {
+    "list": {"error_rate": 0.08, "garbage": {"html": 0.04, "truncated": 0.03}, "page_shift": True},
+    "detail": {"error_rate": 0.08, "rate_429": 0.03, "retry_after_s": 1},
+    "followups": {"error_rate": 0.05, "garbage": {"success_false": 0.05}},
+    "create": {"drop_after_commit": 0.25, "error_rate": 0.1, "latency_ms": 40},
+    "followup_add": {"drop_after_commit": 0.25, "error_rate": 0.1, "latency_ms": 40},
+}
+SCHEDULE = {
+    "pull_every": '"2s"',
+    "push_every": '"1s"',
+    "reconcile_every": '"2s"',
+    "deadlines_every": '"5s"',
+    "backoff_initial_seconds": "1",
+    "backoff_max_seconds": "2",
+    "retry_initial_wait": "0.05",
+    "retry_max_wait": "0.2",
+}
+
+
+@dataclass
+class ChaosResult:
+    kills: int = 0
+    remote_complaints: int = 0
+    mirrored_complaints: int = 0
+    remote_followups: int = 0
+    mirrored_followups: int = 0
+    local_tickets: int = 0
+    local_followups: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    integrity: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.duplicates and not self.lost and self.integrity == "ok"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(tmp: Path, base_url: str) -> Path:
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace("http://127.0.0.1:8765/api", base_url)
+    text = text.replace('path = "var/lapor-sync.db"', f'path = "{tmp}/chaos.db"')
+    text = text.replace("health_port = 9108", f"health_port = {_free_port()}")
+    for key, value in SCHEDULE.items():
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith(f"{key} ="):
+                lines[i] = f"{key} = {value}"
+                break
+        else:
+            raise SystemExit(f"config.toml has no {key}")
+        text = "\n".join(lines) + "\n"
+    path = tmp / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _cli(config: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lapor_sync",
+        "--config",
+        str(config),
+        "--log-level",
+        "error",
+        *args,
+    ]
+
+
+def _local_work(config: Path, world: SandboxWorld, rng: random.Random, n: int) -> None:
+    """What people do while the daemon is down: new tickets, follow-ups, remote changes."""
+    settings = load_settings(config, env={})
+    db = open_database(settings.store.path)
+    try:
+        refs = [r[0] for r in db.execute("SELECT ref FROM local_tickets WHERE origin='local'")]
+        for i in range(n):
+            add_ticket(
+                db,
+                TicketInput(
+                    channel=rng.choice(["sms", "whatsapp", "telepon", "walk-in"]),
+                    title=f"Keluhan chaos {len(refs) + i}",
+                    content="Isi keluhan 😀 '; --",
+                    received_at=world.now(),
+                    opd_code=rng.choice(["BMBK", "DINKES", "DINSOS"]),
+                    reporter_phone="081200000000",
+                ),
+                settings.local.reference_format,
+                "pemprov-lampung",
+            )
+        linked = [
+            r[0]
+            for r in db.execute(
+                "SELECT t.ref FROM local_tickets t JOIN links l ON l.ticket_id = t.id "
+                "WHERE t.origin = 'local'"
+            )
+        ]
+        for ref in rng.sample(linked, min(len(linked), n)):
+            add_followup(db, ref, "BMBK", f"Tindak lanjut {rng.randrange(10**6)}")
+    finally:
+        db.close()
+    visible = world.visible_ids("18")
+    for cid in rng.sample(visible, min(len(visible), n)):
+        rng.choice(
+            [
+                lambda c: world.reply_as_reporter(c, "Mohon kabarnya."),
+                world.touch,
+                lambda c: (
+                    world.verify(c) if world.complaint(c).status_code == "0" else world.touch(c)
+                ),
+            ]
+        )(cid)
+
+
+def run_chaos(kills: int, seed: int, complaints: int = 150, *, say=print) -> ChaosResult:
+    rng = random.Random(seed)
+    world = SandboxWorld(seed=seed)
+    seed_world(world, complaints=complaints)
+    result = ChaosResult()
+    with SandboxServer(world) as server, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        config = _config(tmp, server.base_url)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        for kind, options in FAULTS.items():
+            world.faults.set(kind, **options)
+        for round_no in range(kills):
+            _local_work(config, world, rng, n=3)
+            proc = subprocess.Popen(
+                _cli(config, "run"),
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.5, 6.0))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            result.kills += 1
+            say(f"kill {round_no + 1}/{kills} after a random moment; faults stay on")
+        world.faults.clear()
+        time.sleep(2.5)  # past every (shortened) backoff
+        for _ in range(3):  # creates, then follow-ups that waited for their links
+            subprocess.run(
+                _cli(config, "sync", "--once"),
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                timeout=300,
+                check=False,
+            )
+        _count(config, world, result)
+    return result
+
+
+def _count(config: Path, world: SandboxWorld, result: ChaosResult) -> None:
+    settings = load_settings(config, env={})
+    conn = sqlite3.connect(settings.store.path)
+    try:
+        result.integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        for account in settings.accounts:
+            visible = world.visible_ids(account.institution_id)
+            stored = dict(
+                conn.execute(
+                    "SELECT remote_id, updated_at FROM remote_complaints WHERE account=?",
+                    [account.name],
+                ).fetchall()
+            )
+            fus = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT remote_id FROM remote_followups WHERE account=?", [account.name]
+                )
+            }
+            result.remote_complaints += len(visible)
+            result.mirrored_complaints += len(stored)
+            for cid in visible:
+                c = world.complaint(cid)
+                result.remote_followups += len(c.followups)
+                if stored.get(str(cid)) != c.updated_at.isoformat():
+                    result.lost.append(f"{account.name}: complaint {cid} not at its last version")
+                result.lost += [
+                    f"{account.name}: follow-up {f.id}" for f in c.followups if str(f.id) not in fus
+                ]
+            result.mirrored_followups += len(fus)
+        tickets = conn.execute(
+            "SELECT t.ref, o.state FROM local_tickets t JOIN outbox o ON o.ticket_id = t.id "
+            "AND o.kind = 'create_complaint' WHERE t.origin = 'local'"
+        ).fetchall()
+        result.local_tickets = len(tickets)
+        for ref, state in tickets:
+            found = len(world.find_by_tag(ref))
+            if found > 1:
+                result.duplicates.append(f"ticket {ref} is {found} complaints")
+            elif found == 0 or state != "done":
+                result.lost.append(f"ticket {ref}: {found} on SP4N-LAPOR!, outbox {state}")
+        local_fus = conn.execute(
+            "SELECT f.id, t.ref, o.state FROM local_followups f JOIN local_tickets t "
+            "ON t.id = f.ticket_id JOIN outbox o ON o.kind = 'post_followup' "
+            "AND o.subject_id = f.id WHERE f.origin = 'local'"
+        ).fetchall()
+        result.local_followups = len(local_fus)
+        markers: dict[str, int] = {}
+        for cid in world.complaint_ids():
+            for f in world.complaint(cid).followups:
+                for m in MARKER_RE.finditer(f.content):
+                    if m.group("fu"):
+                        markers[m.group(0)] = markers.get(m.group(0), 0) + 1
+        for fid, ref, state in local_fus:
+            count = markers.get(f"[Ref: {ref}/TL-{fid}]", 0)
+            if count > 1:
+                result.duplicates.append(f"follow-up {ref}/TL-{fid} posted {count} times")
+            elif count == 0 or state != "done":
+                result.lost.append(f"follow-up {ref}/TL-{fid}: {count} posted, outbox {state}")
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--complaints", type=int, default=150)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    r = run_chaos(args.kills, args.seed, args.complaints)
+    print(f"\nkills survived            {r.kills}")
+    print(f"complaints  SP4N-LAPOR! {r.remote_complaints}  mirrored {r.mirrored_complaints}")
+    print(f"follow-ups  SP4N-LAPOR! {r.remote_followups}  mirrored {r.mirrored_followups}")
+    print(f"local tickets pushed      {r.local_tickets}, local follow-ups {r.local_followups}")
+    print(f"duplicates                {len(r.duplicates)}")
+    print(f"lost                      {len(r.lost)}")
+    print(f"integrity_check           {r.integrity}")
+    print(f"duration                  {time.perf_counter() - started:.0f} s")
+    for line in (r.duplicates + r.lost)[:20]:
+        print("  " + line)
+    sys.exit(0 if r.ok else 1)
+
+
+if __name__ == "__main__":
+    main()
