@@ -23,6 +23,7 @@ from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import get_logger, log_run_summary
 from lapor_sync.redact import register_secret
+from lapor_sync.report.html import ReportResult, generate_report
 from lapor_sync.sla.deadlines import ScanSummary, scan
 from lapor_sync.store.db import open_database
 from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
@@ -226,6 +227,27 @@ def scan_deadlines(app: App) -> ScanSummary:
         finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
     log_run_summary(log, "deadlines", run_id=run_id, **summary.figures())
     return summary
+
+
+def publish_report(app: App) -> ReportResult | None:
+    """Regenerate the liaisons' report (current month) into ``report.out_dir``.
+
+    A failure is recorded and logged as a failed ``report`` run; it never fails the caller.
+    """
+    try:
+        with recorded_run(app, "report") as run_id:
+            result = generate_report(app, app.settings.report.out_dir)
+            finish_run(app.db, run_id, app.clock(), ok=True, summary={"files": len(result.files)})
+    except Exception:
+        return None
+    log_run_summary(
+        log,
+        "report",
+        run_id=run_id,
+        count=len(result.files),
+        duration_s=round(result.duration_s, 3),
+    )
+    return result
 
 
 def push_policy(settings: Settings) -> PushPolicy:

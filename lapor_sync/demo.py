@@ -23,6 +23,7 @@ from lapor_sync.app import (
 )
 from lapor_sync.config import Settings
 from lapor_sync.local.register import TicketInput, add_followup, add_ticket
+from lapor_sync.report.html import generate_report
 from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
 
 Say = Callable[[str], None]
@@ -171,6 +172,8 @@ def _narrate(app: App, world: SandboxWorld, say: Say) -> DemoResult:
         + ", ".join(f"{code} {overdue}/{near}" for code, overdue, near in late[:5])
     )
     say("   Liaisons read them with: lapor-sync overdue --opd BMBK, lapor-sync log --opd BMBK")
+    report = generate_report(app, Path(app.settings.store.path).parent / "demo-report")
+    say(f"   Liaison report (HTML, CSV, JSON): {report.out_dir / 'index.html'}")
 
     totals = app.db.execute(
         "SELECT (SELECT count(*) FROM remote_complaints), (SELECT count(*) FROM remote_followups)"

@@ -296,10 +296,12 @@ def test_kill_9_after_the_post_and_before_recording_gives_one_complaint(make_env
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == -signal.SIGKILL
-    assert len(env.world.find_by_tag(refs[0])) == 1  # the POST went through
+    # tickets go in parallel: the kill follows whichever POST answered first
+    assert sum(len(env.world.find_by_tag(ref)) for ref in refs) >= 1
     app = env.reopen()
     assert integrity_ok(app.db)
-    assert app.db.execute("SELECT state FROM outbox WHERE id=1").fetchone()[0] == "sending"
+    states = [r[0] for r in app.db.execute("SELECT state FROM outbox ORDER BY id")]
+    assert "sending" in states  # claimed, sent, answer never recorded
     push_outbox(app)
     push_outbox(app)
     for ref in refs:

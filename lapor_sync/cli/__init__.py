@@ -43,6 +43,7 @@ def _register() -> None:
     from lapor_sync.cli.local_cmds import local_group
     from lapor_sync.cli.outbox_cmds import outbox_group
     from lapor_sync.cli.overdue_cmd import overdue_command
+    from lapor_sync.cli.report_cmd import report_command
     from lapor_sync.cli.review_cmds import conflicts_group, log_command
     from lapor_sync.cli.sync_cmds import pull_command, push_command
 
@@ -54,6 +55,7 @@ def _register() -> None:
     cli.add_command(log_command)
     cli.add_command(conflicts_group)
     cli.add_command(overdue_command)
+    cli.add_command(report_command)
     register_daemon_commands(cli)
     cli.add_command(outbox_group)
     from lapor_sync.cli.sandbox_cmd import sandbox_command

@@ -138,9 +138,12 @@ def reconcile_job(app: App) -> object:
 
 
 def deadlines_job(app: App) -> object:
-    from lapor_sync.app import scan_deadlines
+    from lapor_sync.app import publish_report, scan_deadlines
 
-    return scan_deadlines(app)
+    summary = scan_deadlines(app)
+    # The liaisons' report follows every scan; its failure is its own run, not the scan's.
+    publish_report(app)
+    return summary
 
 
 @dataclass(frozen=True)

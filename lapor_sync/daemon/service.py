@@ -35,6 +35,7 @@ from lapor_sync.daemon.jobs import ONCE_ORDER, JobResult, JobSpec, default_jobs,
 from lapor_sync.daemon.lock import DatabaseLock
 from lapor_sync.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from lapor_sync.daemon.scheduler import build_scheduler, keep_schedule_near
+from lapor_sync.daemon.static import serve_directory
 from lapor_sync.lapor.client import RequestHook
 from lapor_sync.logs import allow_fields, get_logger
 from lapor_sync.store.db import transaction
@@ -168,6 +169,8 @@ class Daemon:
         routes.add("/healthz", self._healthz)
         routes.add("/metrics", self._metrics)
         routes.add("/", self._index)
+        # The latest liaison report, regenerated after each deadline scan; read-only.
+        routes.add_prefix("/report/", serve_directory(settings.report.out_dir, "/report/"))
         self.endpoint = EndpointServer(settings.daemon.health_host, self._port, routes).start()
         self.scheduler = build_scheduler(
             app, self.jobs, misfire_grace=settings.schedule.misfire_grace, listener=metrics.on_event

@@ -1,0 +1,159 @@
+"""What an OPD page lists besides the figures: the work list, open conflicts, recent events.
+
+Every list is read for all OPDs at once (one statement each, or one call of the existing
+views) and grouped in Python; nothing loops over tickets with queries of its own.
+
+Privacy: the work list shows a ticket's title only when neither the register nor the
+LAPOR! mirror marks it rahasia, and masks anything in it that looks like a NIK, a phone
+number or an e-mail address (``redact.redact_text``). No reporter field is ever read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from lapor_sync.config import Settings
+from lapor_sync.redact import redact_text
+from lapor_sync.report.figures import Period, opd_key
+from lapor_sync.report.log_view import CONFLICT_LABELS, LogFilter, log_rows, state_label
+from lapor_sync.report.overdue import OverdueRow, overdue_rows
+from lapor_sync.sla.calendar import WorkingCalendar
+from lapor_sync.sla.deadlines import NO_OPD
+from lapor_sync.timeutil import to_db
+
+SECRET_TITLE = "(rahasia)"  # noqa: S105 (a label, not a password)
+EVENT_DAYS = 30  # events shown for ``--period all``
+EVENTS_SHOWN = 100  # per OPD page
+# Asked of ``log_rows`` for a period that has ended: later events come first and are
+# dropped, so ask for more than are shown.
+EVENTS_FETCHED_PAST = 5000
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One late or near-due deadline with the ticket's title (or "(rahasia)")."""
+
+    row: OverdueRow
+    title: str
+    secret: bool
+
+
+def work_items(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    now: datetime,
+    calendar: WorkingCalendar,
+    *,
+    opd: str | None = None,
+) -> dict[str, list[WorkItem]]:
+    """Late and near-due deadlines per OPD key, most late first (``overdue_rows``' order)."""
+    rows = overdue_rows(db, settings, now, opd=opd, calendar=calendar)
+    titles = _titles(db)
+    grouped: dict[str, list[WorkItem]] = {}
+    for row in rows:
+        title, secret = titles.get(row.ref or "", ("-", False))
+        grouped.setdefault(opd_key(row.opd_code), []).append(
+            WorkItem(row, SECRET_TITLE if secret else title, secret)
+        )
+    return grouped
+
+
+def _titles(db: sqlite_utils.Database) -> dict[str, tuple[str, bool]]:
+    """Title and rahasia flag of every ticket with an open deadline, by reference."""
+    rows = db.execute(
+        "SELECT t.ref, t.title, max(t.is_secret, coalesce(rc.is_secret, 0)) "
+        "FROM local_tickets t "
+        "LEFT JOIN links l ON l.ticket_id = t.id "
+        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
+        "WHERE t.ref IS NOT NULL "
+        "AND t.id IN (SELECT ticket_id FROM deadlines WHERE met_at IS NULL)"
+    )
+    found = {}
+    for ref, title, secret in rows:
+        if secret:
+            found[ref] = (SECRET_TITLE, True)
+        else:
+            found[ref] = (redact_text(" ".join(str(title or "-").split())), False)
+    return found
+
+
+def open_conflicts(db: sqlite_utils.Database) -> dict[str, list[dict[str, Any]]]:
+    """Conflicts waiting for a decision, per OPD key, oldest first. Status labels only."""
+    rows = db.query(
+        "SELECT c.id, c.kind, c.lapor_value, c.local_value, c.opened_at, t.ref, t.opd_code, "
+        "coalesce(l.tracking_id, rc.tracking_id) AS tracking_id FROM conflicts c "
+        "JOIN local_tickets t ON t.id = c.ticket_id "
+        "LEFT JOIN links l ON l.ticket_id = t.id "
+        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
+        "WHERE c.resolved_at IS NULL ORDER BY c.opened_at, c.id"
+    )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        grouped.setdefault(opd_key(r["opd_code"]), []).append(
+            {
+                "id": r["id"],
+                "tiket": r["ref"] or "-",
+                "tracking_id": r["tracking_id"] or "(belum ada)",
+                "jenis": CONFLICT_LABELS.get(r["kind"], r["kind"]),
+                "lapor": state_label(r["lapor_value"]),
+                "lokal": state_label(r["local_value"]),
+                "sejak": r["opened_at"][:16].replace("T", " "),
+            }
+        )
+    return grouped
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    since: datetime
+    until: datetime | None  # exclusive; None = up to now
+    label: str
+
+
+def event_window(period: Period, now: datetime) -> EventWindow:
+    """The period's events (up to now), or the last ``EVENT_DAYS`` days for ``all``."""
+    if period.start is None or period.end is None:
+        return EventWindow(now - timedelta(days=EVENT_DAYS), None, f"{EVENT_DAYS} hari terakhir")
+    since = datetime.combine(period.start, datetime.min.time(), now.tzinfo)
+    until = datetime.combine(period.end, datetime.min.time(), now.tzinfo)
+    return EventWindow(since, until if until <= now else None, f"periode {period.label}")
+
+
+@dataclass(frozen=True)
+class EventList:
+    rows: list[dict[str, Any]]
+    truncated: bool  # more events in the window than shown
+    unreadable: bool  # the window ended long ago and later events filled the fetch
+
+
+def recent_events(
+    db: sqlite_utils.Database, window: EventWindow, keys: Sequence[str]
+) -> dict[str, EventList]:
+    """The reconciliation log (``log_rows``) of each OPD key in the window, newest first."""
+    fetch = EVENTS_SHOWN + 1 if window.until is None else EVENTS_FETCHED_PAST
+    until = to_db(window.until)[:19].replace("T", " ") if window.until else None
+    found: dict[str, EventList] = {}
+    for key in keys:
+        if key == NO_OPD:
+            # log_rows has no "without OPD" filter: read every OPD's and keep those.
+            rows = log_rows(db, LogFilter(since=window.since, limit=fetch * 4))
+            rows = [r for r in rows if r["opd"] == "-"]
+            full = False
+        else:
+            rows = log_rows(db, LogFilter(since=window.since, opd=key, limit=fetch))
+            full = len(rows) >= fetch
+        if until is not None:
+            kept = [r for r in rows if r["waktu"] < until]
+            unreadable = full and not kept
+            rows = kept
+        else:
+            unreadable = False
+        found[key] = EventList(
+            rows[:EVENTS_SHOWN], truncated=len(rows) > EVENTS_SHOWN, unreadable=unreadable
+        )
+    return found

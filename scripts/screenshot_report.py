@@ -1,0 +1,176 @@
+"""Screenshots of the liaison report, for the README and docs/reports.md.
+
+    .venv/bin/python scripts/screenshot_report.py [--out docs/img] [--keep DIR]
+
+Builds a demo report the way the demo builds its store — a seeded sandbox SP4N-LAPOR!,
+pull, reconcile, Call Center complaints pushed to it, then two and a half weeks of the
+sandbox's simulated process (new reports, verification, OPD follow-ups, replies) with a
+sync and a deadline scan every day — writes it into a temporary folder and takes PNG
+screenshots of ``index.html`` and one OPD page with headless Chromium:
+
+    docs/img/report-overview.png    docs/img/report-opd.png
+
+``--keep DIR`` also copies the whole report to DIR, to open it in a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lapor_sync.app import (
+    App,
+    open_app,
+    pull_account,
+    push_outbox,
+    reconcile_all,
+    scan_deadlines,
+)
+from lapor_sync.config import load_settings
+from lapor_sync.demo import call_center_tickets
+from lapor_sync.local.register import TicketInput, add_ticket, set_status
+from lapor_sync.logs import configure_logging
+from lapor_sync.report.html import ReportResult, generate_report
+from lapor_sync.report.html.browser import dump_dom, screenshot
+from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
+
+ROOT = Path(__file__).resolve().parent.parent
+OPD_PAGE = "opd-BMBK.html"
+WIDTH = 1280
+DAYS = 16
+
+
+def sync(app: App) -> None:
+    for name in app.clients:
+        pull_account(app, name)
+    reconcile_all(app)
+    push_outbox(app)
+
+
+def extra_tickets(world: SandboxWorld) -> list[TicketInput]:
+    now = world.now()
+    return [
+        TicketInput(
+            channel="walk-in",
+            title="Lampu penerangan jalan mati di Jl. Ryacudu",
+            content="Sudah tiga malam gelap total.",
+            received_at=now,
+            reporter_name="Pelapor Contoh Dua",
+            reporter_phone="081200000011",
+            opd_code="BMBK",
+        ),
+        TicketInput(
+            channel="whatsapp",
+            title="Laporan dugaan pungutan di sekolah",
+            content="Isi rahasia.",
+            received_at=now,
+            is_secret=True,
+            opd_code="BMBK",
+        ),
+    ]
+
+
+def build_report(work: Path) -> ReportResult:
+    """The demo store, two and a half weeks of simulated handling, then the report."""
+    world = SandboxWorld(seed=1)
+    seed_world(world, complaints=300)
+    settings = load_settings(ROOT / "config.toml", env={})
+    with SandboxServer(world) as server:
+        moved = settings.with_base_url(server.base_url)
+        store = moved.store.model_copy(update={"path": work / "demo.db"})
+        app = open_app(moved.model_copy(update={"store": store}), clock=world.now)
+        try:
+            sync(app)
+            for ticket in call_center_tickets(world.now()):
+                add_ticket(app.db, ticket, moved.local.reference_format, "pemprov-lampung")
+            push_outbox(app)
+            world.configure(
+                arrivals_per_working_day=6,
+                auto_verify=True,
+                instansi_followup_probability=0.7,
+                reply_probability=0.25,
+            )
+            for day in range(DAYS):
+                world.advance(timedelta(days=1))
+                if day == 3:
+                    for ticket in extra_tickets(world):
+                        add_ticket(app.db, ticket, moved.local.reference_format, "pemprov-lampung")
+                sync(app)
+                if day == 8:  # the OPD closes locally what SP4N-LAPOR! still shows open
+                    ref = app.db.execute(
+                        "SELECT ref FROM local_tickets WHERE opd_code = 'BMBK' AND "
+                        "status = 'dispositioned' ORDER BY id DESC LIMIT 1"
+                    ).fetchone()
+                    if ref:
+                        set_status(app.db, ref[0], "closed")
+                scan_deadlines(app)
+            return generate_report(app, work / "report")
+        finally:
+            app.close()
+
+
+# Measuring only: a copy of the page gets a script that writes where each panel ends into
+# the DOM, so the screenshot can stop at a panel's edge. The report itself has no script.
+_MEASURE = (
+    "<script>document.body.setAttribute('data-bottoms', JSON.stringify("
+    "Array.from(document.querySelectorAll('main > section')).map("
+    "s => Math.ceil(s.getBoundingClientRect().bottom + window.scrollY))));</script>"
+)
+
+
+def panel_bottoms(page: Path, width: int) -> list[int]:
+    probe = page.with_name(f"measure-{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _MEASURE + "</body>"))
+    try:
+        dom = dump_dom(probe, width=width)
+    finally:
+        probe.unlink()
+    found = re.search(r'data-bottoms="([^"]*)"', dom)
+    if not found:
+        raise SystemExit("could not measure the page")
+    return [int(v) for v in json.loads(html.unescape(found.group(1)))]
+
+
+def shoot(page: Path, png: Path, panels: int, width: int = WIDTH) -> Path:
+    """A screenshot of ``page`` down to the end of its first ``panels`` panels."""
+    bottoms = panel_bottoms(page, width)
+    height = bottoms[min(panels, len(bottoms)) - 1] + 20
+    return screenshot(page, png, width=width, height=height)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    parser.add_argument("--keep", type=Path, help="also copy the report to this folder")
+    args = parser.parse_args()
+    configure_logging(fmt="console", level="warning", stream=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="lapor-sync-report-") as tmp:
+        started = time.perf_counter()
+        result = build_report(Path(tmp))
+        print(
+            f"Report for {result.figures.period.label}: {len(result.files)} files "
+            f"in {result.duration_s:.2f} s (store built in {time.perf_counter() - started:.1f} s)"
+        )
+        # Overview: totals, the table and both charts. OPD page: figures, chart, the work
+        # list and the conflicts (the reconciliation log below them is left out).
+        overview = shoot(result.out_dir / "index.html", args.out / "report-overview.png", 4)
+        opd = shoot(result.out_dir / OPD_PAGE, args.out / "report-opd.png", 4)
+        print(f"Screenshots: {overview}, {opd}")
+        if args.keep:
+            shutil.rmtree(args.keep, ignore_errors=True)
+            shutil.copytree(result.out_dir, args.keep)
+            print(f"Report copied to {args.keep}")
+
+
+if __name__ == "__main__":
+    main()
