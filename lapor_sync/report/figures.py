@@ -44,8 +44,7 @@ the period and ``now``.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,27 +52,12 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.config import Settings
-from lapor_sync.report.overdue import _NO_OPD_LIAISON, _NO_OPD_NAME
+from lapor_sync.report.words import MONTHS, NO_OPD_LIAISON, NO_OPD_NAME, SHORT_MONTHS
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.sla.timeline import TERMINAL_STATES
+from lapor_sync.store.db import read_snapshot
 from lapor_sync.timeutil import to_db, wib_date
-
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
 ALL = "all"
 RECENT_WEEKS = 12  # weeks in the chart of ``--period all``
@@ -354,11 +338,11 @@ class ReportFigures:
 def opd_identity(settings: Settings, code: str | None) -> tuple[str, str, bool]:
     """(name, liaison, configured) for an OPD code as the overdue list names it."""
     if code is None:
-        return _NO_OPD_NAME, _NO_OPD_LIAISON, False
+        return NO_OPD_NAME, NO_OPD_LIAISON, False
     configured = settings.opd_by_code(code)
     if configured is not None:
         return configured.name, configured.liaison, True
-    return f"{code} (tidak ada di konfigurasi)", _NO_OPD_LIAISON, False
+    return f"{code} (tidak ada di konfigurasi)", NO_OPD_LIAISON, False
 
 
 def opd_key(code: str | None) -> str:
@@ -373,20 +357,6 @@ def wanted_key(opd: str | None) -> str | None:
         return None
     value = opd.strip().upper()
     return NO_OPD if value in (NO_OPD.upper(), "-") else value
-
-
-@contextmanager
-def read_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
-    """Several reads against one consistent state of the store (a read transaction)."""
-    conn = db.conn
-    owned = not conn.in_transaction
-    if owned:
-        conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        if owned:
-            conn.execute("COMMIT")
 
 
 def late_ticket_ids(db: sqlite_utils.Database, now: datetime) -> set[int]:

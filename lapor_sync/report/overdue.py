@@ -16,38 +16,26 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from lapor_sync.config import Settings
+from lapor_sync.report.words import (
+    NO_OPD_LIAISON,
+    NO_OPD_NAME,
+    indonesian_date,
+)
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD, OVERDUE, STAGES, open_deadlines
 from lapor_sync.timeutil import WIB, to_db
 
 FORMATS = ("table", "csv", "json")
 
-_DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-_MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 # What ``--opd`` accepts for tickets without an OPD (compared upper-cased).
 NO_OPD_CODES = frozenset({NO_OPD.upper(), "-"})
-_NO_OPD_NAME = "Belum didisposisikan ke OPD"
-_NO_OPD_LIAISON = "Admin SP4N-LAPOR! instansi"
 _MISSING = "-"
 
 
@@ -61,11 +49,6 @@ def stage_label(stage: str, settlement_days: int = 60) -> str:
         "settlement": f"Penyelesaian ({settlement_days} hari)",
     }
     return labels.get(stage, stage)
-
-
-def indonesian_date(day: date) -> str:
-    """``Senin, 14 April 2025``."""
-    return f"{_DAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def indonesian_datetime(value: datetime) -> str:
@@ -159,9 +142,9 @@ def overdue_rows(
         if configured is not None:
             name, liaison = configured.name, configured.liaison
         elif code is None:
-            name, liaison = _NO_OPD_NAME, _NO_OPD_LIAISON
+            name, liaison = NO_OPD_NAME, NO_OPD_LIAISON
         else:
-            name, liaison = f"{code} (tidak ada di konfigurasi)", _NO_OPD_LIAISON
+            name, liaison = f"{code} (tidak ada di konfigurasi)", NO_OPD_LIAISON
         rows.append(
             OverdueRow(
                 opd_code=code,

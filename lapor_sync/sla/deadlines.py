@@ -32,8 +32,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -44,7 +43,7 @@ from lapor_sync.config.sections import DEFAULT_STATUS_MAP, status_key
 from lapor_sync.domain import ComplaintState
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.timeline import Stamp, Timeline, load_timelines
-from lapor_sync.store.db import transaction
+from lapor_sync.store.db import read_snapshot, transaction
 from lapor_sync.store.journal import EventKind, record_event
 from lapor_sync.timeutil import WIB, from_db, to_db, wib_date
 
@@ -248,20 +247,6 @@ class RecomputeSummary:
         return dict(vars(self))
 
 
-@contextmanager
-def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
-    """Run several reads against one consistent snapshot (a read transaction)."""
-    conn = db.conn
-    owned = not conn.in_transaction
-    if owned:
-        conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        if owned:
-            conn.execute("COMMIT")
-
-
 _Key = tuple[int, str]
 
 
@@ -282,7 +267,7 @@ def recompute_deadlines(
     fingerprint = rules.fingerprint(calendar)
     due = DueDates(rules, calendar)
     invalid: list[int] = []
-    with _snapshot(db):
+    with read_snapshot(db):
         timelines = load_timelines(db, rules.state_for, invalid)
         # One text per row, compared as a whole: far cheaper than tuples of 400,000 rows.
         stored: dict[_Key, str] = {

@@ -88,6 +88,23 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+@contextmanager
+def read_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """Several reads against one consistent state of the store (a read transaction).
+
+    Inside a transaction already, the reads simply share it.
+    """
+    conn = db.conn
+    owned = not conn.in_transaction
+    if owned:
+        conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if owned:
+            conn.execute("COMMIT")
+
+
 def integrity_ok(db: sqlite_utils.Database) -> bool:
     row = db.execute("PRAGMA integrity_check").fetchone()
     return bool(row and row[0] == "ok")

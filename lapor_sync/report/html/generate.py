@@ -45,11 +45,11 @@ from lapor_sync.report.figures import (
     ReportFigures,
     compute_figures,
     parse_period,
-    read_snapshot,
     wanted_key,
 )
 from lapor_sync.report.html.pages import event_window, open_conflicts, recent_events, work_items
 from lapor_sync.report.html.render import render_site
+from lapor_sync.store.db import read_snapshot
 from lapor_sync.timeutil import now_wib
 
 if TYPE_CHECKING:
