@@ -143,8 +143,10 @@ class LaporClient:
         self._rng = rng or random.Random()
         self.stats = _RequestStats()
         self._session = session or requests.Session()
+        # One connection per worker thread, plus one for the thread that lists pages
+        # while the workers download (the pull is pipelined).
         adapter = HTTPAdapter(
-            pool_connections=1, pool_maxsize=max(options.concurrency, 1), max_retries=0
+            pool_connections=1, pool_maxsize=max(options.concurrency, 1) + 1, max_retries=0
         )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)

@@ -26,6 +26,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -128,6 +129,7 @@ class Puller:
         self._seen: dict[str, datetime] = {}
         self._high: datetime | None = None
         self._resample_from: datetime | None = None
+        self._in_flight: dict[str, datetime] = {}
         self._total: int | None = None
         self.summary = PullSummary(account=options.account)
 
@@ -171,24 +173,53 @@ class Puller:
     # --- paging ----------------------------------------------------------------------------
 
     def _walk(self, start: datetime) -> None:
+        """Keyset walk, pipelined one page deep.
+
+        The next page's ``updated_from`` is this page's last timestamp, known as soon as
+        this page is listed; so the next page is listed and its details start downloading
+        before this page is committed, and the worker threads never wait for SQLite.
+        Pages are still committed strictly in order.
+        """
         position = start
-        while True:
-            listing = self._list(position, 1)
-            items = listing.page.items
-            self._process_page(items, listing.invalid)
-            if not listing.page.has_next or not items:
-                break
-            if self._should_stop():
-                # Stopping between pages is safe: the cursor covers what is committed.
-                self.summary.interrupted = True
-                return
-            if all(i.updated_at == position for i in items):
-                after_group = self._walk_tie_group(position, items)
-                if after_group is None:
+        pending: _PendingPage | None = None
+        current: _PendingPage | None = None
+        try:
+            while True:
+                listing = self._list(position, 1)
+                items = listing.page.items
+                current = self._begin_page(items, listing.invalid)
+                done, pending, current = pending, current, None
+                if done is not None:
+                    self._finish_page(done)
+                if not listing.page.has_next or not items:
                     break
-                position = after_group
-            else:
-                position = items[-1].updated_at
+                if self._should_stop():
+                    # Stopping between pages is safe: the cursor covers what is committed.
+                    self.summary.interrupted = True
+                    break
+                if all(i.updated_at == position for i in items):
+                    done, pending = pending, None
+                    self._finish_page(done)  # tie groups are walked without pipelining
+                    after_group = self._walk_tie_group(position, items)
+                    if after_group is None:
+                        break
+                    position = after_group
+                else:
+                    position = items[-1].updated_at
+            if pending is not None:
+                done, pending = pending, None
+                self._finish_page(done)
+        except BaseException:
+            # Keep what was fetched cleanly before the failure; the failed page commits
+            # nothing, and a page still downloading is dropped.
+            if current is not None:
+                current.cancel()
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    self._finish_page(pending)
+            raise
+        if self.summary.interrupted:
+            return
         self._verify_tie_groups()
         self._commit_cursor(final=True)
 
@@ -241,6 +272,12 @@ class Puller:
     def _process_page(
         self, items: Sequence[ComplaintSummary], invalid: Sequence[InvalidItem]
     ) -> None:
+        self._finish_page(self._begin_page(items, invalid))
+
+    def _begin_page(
+        self, items: Sequence[ComplaintSummary], invalid: Sequence[InvalidItem]
+    ) -> _PendingPage:
+        """Decide what changed and start downloading it; nothing is written yet."""
         self.summary.pages += 1
         self.summary.listed += len(items)
         self._note_movements(items)
@@ -249,15 +286,34 @@ class Puller:
         # had reached may have changed again within that second without a newer
         # updated_at. Items at or after the cursor this run started from are read again.
         resample = self._resample_from
+        in_flight = self._in_flight
         changed = [
             i
             for i in items
-            if i.remote_id not in known
-            or known[i.remote_id].updated_at != _stamp(i.updated_at)
-            or (resample is not None and i.updated_at >= resample)
+            if in_flight.get(i.remote_id) != i.updated_at
+            and (
+                i.remote_id not in known
+                or known[i.remote_id].updated_at != _stamp(i.updated_at)
+                or (resample is not None and i.updated_at >= resample)
+            )
         ]
         self.summary.unchanged += len(items) - len(changed)
-        fetched = self._fetch_all(changed)
+        # The page before may still be downloading the same version of a boundary item.
+        self._in_flight = {i.remote_id: i.updated_at for i in changed}
+        page = _PendingPage(items, invalid, changed)
+        for s in changed:
+            page.details[s.remote_id] = self._pool.submit(
+                self._client.complaint_detail, s.remote_id
+            )
+            page.followups[s.remote_id] = self._pool.submit(
+                self._client.followups_checked, s.remote_id
+            )
+        return page
+
+    def _finish_page(self, page: _PendingPage) -> None:
+        """Wait for the page's downloads, then write all of it in one transaction."""
+        items, invalid, changed = page.items, page.invalid, page.changed
+        fetched = self._collect(page)
         now = self._clock()
         with transaction(self._db):
             for item in invalid:
@@ -307,34 +363,24 @@ class Puller:
 
     # --- fetching --------------------------------------------------------------------------
 
-    def _fetch_all(
-        self, summaries: Sequence[ComplaintSummary]
+    def _collect(
+        self, page: _PendingPage
     ) -> dict[str, tuple[ComplaintDetail, list[FollowUp], list[InvalidItem]] | _Failed]:
-        """Detail and follow-ups of each changed complaint, with bounded concurrency.
-
-        Remote errors other than a bad record propagate: the page then commits nothing.
-        """
-        details: dict[str, Future[ComplaintDetail]] = {}
-        followups: dict[str, Future[tuple[list[FollowUp], list[InvalidItem]]]] = {}
-        for s in summaries:
-            details[s.remote_id] = self._pool.submit(self._client.complaint_detail, s.remote_id)
-            followups[s.remote_id] = self._pool.submit(self._client.followups_checked, s.remote_id)
+        """The page's downloads. A bad record becomes a quarantine entry; any other remote
+        error propagates, and the page then commits nothing."""
         out: dict[str, tuple[ComplaintDetail, list[FollowUp], list[InvalidItem]] | _Failed] = {}
         try:
-            for remote_id, future in details.items():
+            for remote_id, future in page.details.items():
                 try:
                     detail = future.result()
-                    good, bad = followups[remote_id].result()
+                    good, bad = page.followups[remote_id].result()
                     out[remote_id] = (detail, good, bad)
                 except InvalidRecordError as exc:
                     out[remote_id] = _Failed(exc.reason, exc.raw)
                 except NotFoundError:
                     out[remote_id] = _Failed("detail: HTTP 404 although listed", None)
         finally:
-            for detail_future in details.values():
-                detail_future.cancel()
-            for followup_future in followups.values():
-                followup_future.cancel()
+            page.cancel()
         return out
 
     def _retry_quarantined(self) -> None:
@@ -420,6 +466,26 @@ class Puller:
             detail={"kind": kind, "reason": reason},
             run_id=self._run_id,
         )
+
+
+@dataclass
+class _PendingPage:
+    """A listed page whose details are downloading."""
+
+    items: Sequence[ComplaintSummary]
+    invalid: Sequence[InvalidItem]
+    changed: list[ComplaintSummary]
+    details: dict[str, Future[ComplaintDetail]] = field(default_factory=dict)
+    followups: dict[str, Future[tuple[list[FollowUp], list[InvalidItem]]]] = field(
+        default_factory=dict
+    )
+
+    def cancel(self) -> None:
+        """Cancel downloads not started yet (finished or running ones are left be)."""
+        for detail in self.details.values():
+            detail.cancel()
+        for followup in self.followups.values():
+            followup.cancel()
 
 
 @dataclass(frozen=True)
