@@ -7,6 +7,7 @@ failure always leaves a visible trace, and one summary log line.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -197,6 +198,12 @@ def reconcile_rules(settings: Settings) -> ReconcileRules:
     )
 
 
+def status_map_key(settings: Settings) -> str:
+    """Identifies the status mapping: a change makes reconciliation look at every ticket."""
+    text = repr(sorted((name, state.value) for name, state in settings.status_map.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def reconcile_all(app: App) -> ReconcileSummary:
     """Adopt what was pulled into the register, then reconcile every linked ticket."""
     with recorded_run(app, "reconcile") as run_id:
@@ -213,6 +220,7 @@ def reconcile_all(app: App) -> ReconcileSummary:
             app.settings.state_for_status,
             clock=app.clock,
             run_id=run_id,
+            mapping_key=status_map_key(app.settings),
         )
         figures = {**summary.figures(), **vars(adopted)}
         finish_run(app.db, run_id, app.clock(), ok=True, summary=figures)

@@ -220,6 +220,45 @@ def test_adopted_complaints_agree_from_the_first_sync(make_env: Any) -> None:
     assert reconcile_all(env.app).checked == 0  # nothing moved: nothing to look at
 
 
+def test_only_what_the_journal_names_is_looked_at_and_the_journal_is_consumed(
+    make_env: Any,
+) -> None:
+    world = SandboxWorld(seed=42)
+    seed_world(world, complaints=60)
+    env = make_env(world)
+    first = sync(env)
+    assert first.checked > 20  # the first run looks at every linked ticket
+    assert sync(env).checked == 0  # nothing changed: nothing looked at
+    unprocessed = env.app.db.execute(
+        "SELECT count(*) FROM local_changes WHERE processed = 0"
+    ).fetchone()[0]
+    assert unprocessed == 0
+    ref, cid = pushed_ticket(env)  # one new link
+    env.world.verify(cid)
+    env.world.advance(timedelta(minutes=5))
+    summary = sync(env)
+    assert summary.checked == 1 and local_state(env, ref) == "dispositioned"
+
+
+def test_a_changed_status_mapping_is_applied_to_every_ticket(make_env: Any) -> None:
+    env = make_env(SandboxWorld(seed=43))
+    ref, cid = pushed_ticket(env)
+    env.world.verify(cid)
+    sync(env)
+    assert local_state(env, ref) == "dispositioned"
+    config = env.tmp_path / "config.toml"
+    text = config.read_text().replace(
+        '"Terverifikasi" = "dispositioned"', '"Terverifikasi" = "in_progress"'
+    )
+    config.write_text(text, encoding="utf-8")
+    from lapor_sync.config import load_settings
+
+    env.settings = load_settings(config, env={})
+    app = env.reopen()
+    summary = reconcile_all(app)  # no status changed on either side, only the mapping
+    assert summary.applied == 1 and local_state(env, ref) == "in_progress"
+
+
 def test_log_and_conflicts_commands_speak_indonesian_and_carry_no_personal_data(
     make_env: Any,
 ) -> None:

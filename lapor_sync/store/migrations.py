@@ -368,3 +368,32 @@ def _reconcile_and_deadlines(db: sqlite_utils.Database) -> None:
         CREATE INDEX deadlines_open ON deadlines (met_at, due_at);
         """,
     )
+
+
+@migrations(name="0004_change_journal_for_reconciliation")
+def _change_journal_for_reconciliation(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Reconciliation reads what changed from the journal instead of comparing every
+        -- linked ticket: new links, and SP4N-LAPOR! status changes, are journalled too.
+        CREATE TRIGGER link_created AFTER INSERT ON links
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op) VALUES ('links', NEW.ticket_id, 'insert');
+        END;
+
+        CREATE TRIGGER remote_status_changed AFTER UPDATE OF status_name ON remote_complaints
+        WHEN OLD.status_name IS NOT NEW.status_name
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op)
+                VALUES ('remote_complaints', NEW.rowid, 'update');
+        END;
+
+        -- Small named values the connector keeps between runs (e.g. the fingerprint of the
+        -- reconciliation rules last applied).
+        CREATE TABLE sync_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    )

@@ -28,9 +28,10 @@ is one reconciliation-log event; each ticket is one transaction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -62,6 +63,11 @@ class ReconcileRules:
 
     def decided_by_lapor(self, state: S) -> bool:
         return self.authority.get(state) == "lapor"
+
+    def fingerprint(self) -> str:
+        """Changes whenever the rules change."""
+        text = repr(sorted((state.value, who) for state, who in self.authority.items()))
+        return hashlib.sha256(f"{text}|{self.allow_backwards}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -95,31 +101,77 @@ def reconcile(
     *,
     clock: Clock = now_wib,
     run_id: int | None = None,
+    mapping_key: str = "",
 ) -> ReconcileSummary:
+    """Reconcile every linked ticket the change journal names (or all, when the rules or
+    the status mapping — identified by ``mapping_key`` — changed since the last run)."""
     summary = ReconcileSummary()
-    # Only tickets where something may have moved: no base yet, or a side differs from it.
-    rows = list(
-        db.query(
-            "SELECT t.id, t.ref, t.status AS local_state, t.opd_code, l.account, "
-            "l.remote_id, l.tracking_id, rc.status_name, b.lapor_state, b.local_state AS "
-            "base_local, b.lapor_status_name, "
-            "(SELECT count(*) FROM conflicts c WHERE c.ticket_id = t.id "
-            " AND c.resolved_at IS NULL) AS open_conflicts "
-            "FROM links l JOIN local_tickets t ON t.id = l.ticket_id "
-            "JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
-            "LEFT JOIN sync_base b ON b.ticket_id = t.id "
-            "WHERE b.ticket_id IS NULL OR b.lapor_status_name IS NOT rc.status_name "
-            "OR b.local_state IS NOT t.status"
-        )
-    )
+    rules_key = f"{rules.fingerprint()}:{mapping_key}"
+    last_change = int(db.execute("SELECT coalesce(max(id), 0) FROM local_changes").fetchone()[0])
+    stored_key = db.execute("SELECT value FROM sync_state WHERE key = 'reconcile_rules'").fetchone()
+    full = stored_key is None or stored_key[0] != rules_key
+    rows = list(db.query(_candidates_sql(full), [] if full else [last_change]))
     for row in rows:
         summary.checked += 1
         with transaction(db):
             _Ticket(db, rules, state_for, clock(), run_id, row, summary).settle()
+    with transaction(db):
+        # What was read is consumed; old consumed entries are dropped after 30 days.
+        db.execute(
+            "UPDATE local_changes SET processed = 1 WHERE processed = 0 AND id <= ?",
+            [last_change],
+        )
+        db.execute(
+            "DELETE FROM local_changes WHERE processed = 1 AND at < ?",
+            [to_db(clock() - timedelta(days=30))],
+        )
+        db.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('reconcile_rules', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [rules_key],
+        )
     summary.waiting = int(
         db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
     )
     return summary
+
+
+_TICKET_SQL = (
+    "SELECT t.id, t.ref, t.status AS local_state, t.opd_code, l.account, "
+    "l.remote_id, l.tracking_id, rc.status_name, b.lapor_state, b.local_state AS "
+    "base_local, b.lapor_status_name, "
+    "(SELECT count(*) FROM conflicts c WHERE c.ticket_id = t.id "
+    " AND c.resolved_at IS NULL) AS open_conflicts "
+    "FROM links l JOIN local_tickets t ON t.id = l.ticket_id "
+    "JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
+    "LEFT JOIN sync_base b ON b.ticket_id = t.id "
+)
+
+# Tickets the journal names (local status changes, new links, SP4N-LAPOR! status
+# changes), and those with a conflict waiting — read by index, not by scanning every
+# linked ticket. ``?`` is the last journal entry this run consumes.
+_JOURNAL_SQL = (
+    _TICKET_SQL + "WHERE t.id IN ("
+    "SELECT row_id FROM local_changes WHERE processed = 0 AND id <= ?1 "
+    "AND table_name IN ('local_tickets', 'links') "
+    "UNION SELECT l2.ticket_id FROM local_changes j "
+    "JOIN remote_complaints r2 ON r2.rowid = j.row_id "
+    "JOIN links l2 ON l2.account = r2.account AND l2.remote_id = r2.remote_id "
+    "WHERE j.processed = 0 AND j.id <= ?1 AND j.table_name = 'remote_complaints' "
+    "UNION SELECT ticket_id FROM conflicts WHERE resolved_at IS NULL) "
+    "AND (b.ticket_id IS NULL OR b.lapor_status_name IS NOT rc.status_name "
+    "OR b.local_state IS NOT t.status OR EXISTS (SELECT 1 FROM conflicts c "
+    "WHERE c.ticket_id = t.id AND c.resolved_at IS NULL))"
+)
+
+# Every linked ticket: the first run, and whenever the status mapping or the authority
+# rules changed — a changed mapping moves R without any status name changing, so only the
+# mapped states (compared in Python) can tell.
+_FULL_SQL = _TICKET_SQL
+
+
+def _candidates_sql(full: bool) -> str:
+    return _FULL_SQL if full else _JOURNAL_SQL
 
 
 class _Ticket:
