@@ -584,3 +584,20 @@ def test_the_number_of_queries_does_not_grow_with_tickets(db: sqlite_utils.Datab
         db.conn.set_trace_callback(None)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 5
+
+
+def test_a_scan_recomputes_only_tickets_whose_facts_changed(db: sqlite_utils.Database) -> None:
+    first = scenario(db, "LPG-2025-000001", "101")
+    second = scenario(db, "LPG-2025-000002", "102")
+    now = at(2025, 4, 16)
+    assert scan(db, RULES, CAL, now).recompute.tickets == 2  # the first scan sees all
+    assert scan(db, RULES, CAL, now).recompute.tickets == 0  # nothing changed since
+    # a follow-up pulled from SP4N-LAPOR! for one complaint names only its ticket
+    add_remote_followup(db, "102", "9001", "institution", at(2025, 4, 17))
+    summary = scan(db, RULES, CAL, at(2025, 4, 18))
+    assert summary.recompute.tickets == 1
+    assert rows(db, second)["followup"]["met_at"] == to_db(at(2025, 4, 17))
+    assert rows(db, first)["followup"]["met_at"] is None
+    # a changed rule is a new fingerprint: everything is looked at again
+    longer = dataclasses.replace(RULES, followup_days=RULES.followup_days + 2)
+    assert scan(db, longer, CAL, at(2025, 4, 18)).recompute.tickets == 2

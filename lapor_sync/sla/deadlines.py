@@ -32,7 +32,8 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -255,6 +256,8 @@ def recompute_deadlines(
     rules: DeadlineRules | Settings,
     calendar: WorkingCalendar,
     now: datetime,
+    *,
+    only: Collection[int] | None = None,
 ) -> RecomputeSummary:
     """Bring the ``deadlines`` table in line with the store's facts, rules and calendar.
 
@@ -268,13 +271,19 @@ def recompute_deadlines(
     due = DueDates(rules, calendar)
     invalid: list[int] = []
     with read_snapshot(db):
-        timelines = load_timelines(db, rules.state_for, invalid)
+        timelines = load_timelines(db, rules.state_for, invalid, only=only)
+        where, params = (
+            ("", [])
+            if only is None
+            else ("WHERE ticket_id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(only))])
+        )
         # One text per row, compared as a whole: far cheaper than tuples of 400,000 rows.
         stored: dict[_Key, str] = {
             (r[0], r[1]): r[2]
             for r in db.execute(
                 "SELECT ticket_id, stage, started_at || '|' || due_at || '|' || "
-                "coalesce(met_at, '') || '|' || fingerprint FROM deadlines"
+                f"coalesce(met_at, '') || '|' || fingerprint FROM deadlines {where}",
+                params,
             )
         }
     summary = RecomputeSummary(tickets=len(timelines), invalid=len(invalid))
@@ -347,6 +356,7 @@ def open_deadlines(
     near_due_days: int,
     *,
     include_near_due: bool = True,
+    only_unflagged: bool = False,
 ) -> list[OpenDeadline]:
     """Unmet deadlines past due, and (unless off) those due within ``near_due_days``.
 
@@ -368,8 +378,8 @@ def open_deadlines(
         "FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id "
         "LEFT JOIN links l ON l.ticket_id = d.ticket_id "
         "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
-        "WHERE d.met_at IS NULL AND d.due_at <= ?",
-        [to_db(horizon)],
+        "WHERE d.met_at IS NULL AND d.due_at <= ?" + (_UNFLAGGED if only_unflagged else ""),
+        [to_db(horizon), *([to_db(now)] if only_unflagged else [])],
     )
     between: dict[tuple[date, date], int] = {}
 
@@ -444,6 +454,14 @@ class ScanSummary:
         }
 
 
+# Rows whose state is already logged: overdue as "overdue:<due>"; near due as
+# "near_due:<due>" (or already overdue once). The scan reads only the others.
+_UNFLAGGED = (
+    " AND NOT (coalesce(d.flagged, '') = 'overdue:' || d.due_at OR (d.due_at >= ? "
+    "AND coalesce(d.flagged, '') = 'near_due:' || d.due_at))"
+)
+
+
 def _already_logged(item: OpenDeadline) -> bool:
     if item.flagged == item.flag:
         return True
@@ -465,16 +483,18 @@ def scan(
     overdue and near due now, and how many of them were logged by this scan.
     """
     rules = as_rules(rules)
-    summary = ScanSummary(recompute_deadlines(db, rules, calendar, now))
+    fingerprint = rules.fingerprint(calendar)
+    journal_end = int(db.execute("SELECT coalesce(max(id), 0) FROM local_changes").fetchone()[0])
+    only = _changed_tickets(db, fingerprint, journal_end)
+    summary = ScanSummary(recompute_deadlines(db, rules, calendar, now, only=only))
     flags: list[tuple[str, int, str]] = []
     with transaction(db):  # read and flag under the write lock: two scans never both log
-        for item in open_deadlines(db, calendar, now, rules.near_due_days):
+        for opd, overdue_count, near_count in _open_counts(db, calendar, now, rules):
+            counts = summary.per_opd.setdefault(opd, OpdCounts())
+            counts.overdue, counts.near_due = overdue_count, near_count
+        for item in open_deadlines(db, calendar, now, rules.near_due_days, only_unflagged=True):
             counts = summary.per_opd.setdefault(item.opd_code or NO_OPD, OpdCounts())
             overdue = item.kind == OVERDUE
-            if overdue:
-                counts.overdue += 1
-            else:
-                counts.near_due += 1
             if _already_logged(item):
                 continue
             record_event(
@@ -502,4 +522,68 @@ def scan(
         db.conn.executemany(
             "UPDATE deadlines SET flagged = ? WHERE ticket_id = ? AND stage = ?", flags
         )
+        for key, value in (
+            ("deadlines_fingerprint", fingerprint),
+            ("deadlines_journal_id", str(journal_end)),
+        ):
+            db.execute(
+                "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
     return summary
+
+
+def _changed_tickets(
+    db: sqlite_utils.Database, fingerprint: str, journal_end: int
+) -> set[int] | None:
+    """Tickets whose facts changed since the last scan, from the change journal.
+
+    None (recompute everything) on the first scan and whenever the calendar or the rules
+    changed: their fingerprint differs from the one stored by the last scan.
+    """
+    state = dict(
+        db.execute(
+            "SELECT key, value FROM sync_state WHERE key IN "
+            "('deadlines_fingerprint', 'deadlines_journal_id')"
+        ).fetchall()
+    )
+    if state.get("deadlines_fingerprint") != fingerprint or "deadlines_journal_id" not in state:
+        return None
+    since = int(state["deadlines_journal_id"])
+    rows = db.execute(
+        "SELECT row_id FROM local_changes WHERE id > ?1 AND id <= ?2 "
+        "AND table_name IN ('local_tickets', 'links', 'ticket_facts') "
+        "UNION SELECT f.ticket_id FROM local_changes j JOIN local_followups f ON f.id = j.row_id "
+        "WHERE j.id > ?1 AND j.id <= ?2 AND j.table_name = 'local_followups' "
+        "UNION SELECT w.ticket_id FROM local_changes j JOIN local_forwards w ON w.id = j.row_id "
+        "WHERE j.id > ?1 AND j.id <= ?2 AND j.table_name = 'local_forwards' "
+        "UNION SELECT l.ticket_id FROM local_changes j "
+        "JOIN remote_complaints r ON r.rowid = j.row_id "
+        "JOIN links l ON l.account = r.account AND l.remote_id = r.remote_id "
+        "WHERE j.id > ?1 AND j.id <= ?2 AND j.table_name = 'remote_complaints'",
+        [since, journal_end],
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _open_counts(
+    db: sqlite_utils.Database,
+    calendar: WorkingCalendar,
+    now: datetime,
+    rules: DeadlineRules,
+) -> list[tuple[str, int, int]]:
+    """(OPD, overdue, near due) of every unmet deadline, counted in SQL."""
+    near = rules.near_due_days > 0
+    if near:
+        day = calendar.add_working_days(wib_date(now), rules.near_due_days)
+        horizon = to_db(datetime.combine(day, _END_OF_DAY, tzinfo=WIB))
+    else:
+        horizon = to_db(now)
+    rows = db.execute(
+        "SELECT coalesce(t.opd_code, ?), sum(d.due_at < ?), sum(d.due_at >= ?) "
+        "FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id "
+        "WHERE d.met_at IS NULL AND d.due_at <= ? GROUP BY 1",
+        [NO_OPD, to_db(now), to_db(now), horizon],
+    ).fetchall()
+    return [(str(opd), int(late or 0), int(soon or 0) if near else 0) for opd, late, soon in rows]

@@ -29,7 +29,8 @@ from the clock, so the same store gives the same timelines; nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,7 @@ SELECT t.id, t.ref, t.opd_code, coalesce(l.account, t.account), l.remote_id,
 FROM local_tickets t
 LEFT JOIN links l ON l.ticket_id = t.id
 LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id
+{only}
 ORDER BY t.id
 """
 
@@ -133,8 +135,10 @@ def load_timelines(
     db: sqlite_utils.Database,
     state_for: StateResolver,
     invalid: list[int] | None = None,
+    *,
+    only: Collection[int] | None = None,
 ) -> list[Timeline]:
-    """The timeline of every local ticket, ordered by ticket id.
+    """The timeline of every local ticket (or of the tickets in ``only``), by ticket id.
 
     ``state_for`` maps a LAPOR! status name to the internal state (``None`` = unknown; an
     unknown name never counts as verification or closure). A ticket with a timestamp that
@@ -150,10 +154,14 @@ def load_timelines(
         verified=_placeholders(verified),
         terminal_states=_placeholders(terminal_states),
         terminal=_placeholders(terminal),
+        only="" if only is None else "WHERE t.id IN (SELECT value FROM json_each(?))",
     )
+    params: list[Any] = [*verified, *terminal_states, *terminal, *terminal]
+    if only is not None:
+        params.append(json.dumps(sorted(only)))
     forwarded = _forward_times(db)
     timelines = []
-    for row in db.execute(sql, [*verified, *terminal_states, *terminal, *terminal]):
+    for row in db.execute(sql, params):
         try:
             timelines.append(_timeline(row, forwarded))
         except ValueError:

@@ -397,3 +397,35 @@ def _change_journal_for_reconciliation(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0005_journal_facts_for_deadlines")
+def _journal_facts_for_deadlines(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Deadlines are recomputed only for tickets whose facts changed: new follow-ups,
+        -- dispositions and status history pulled from SP4N-LAPOR! name their ticket here
+        -- (when it is linked; the link's own journal entry covers the rest).
+        CREATE TRIGGER remote_followup_journal AFTER INSERT ON remote_followups
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op)
+                SELECT 'ticket_facts', l.ticket_id, 'followup' FROM links l
+                WHERE l.account = NEW.account AND l.remote_id = NEW.complaint_id;
+        END;
+
+        CREATE TRIGGER remote_disposition_journal AFTER INSERT ON remote_dispositions
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op)
+                SELECT 'ticket_facts', l.ticket_id, 'disposition' FROM links l
+                WHERE l.account = NEW.account AND l.remote_id = NEW.complaint_id;
+        END;
+
+        CREATE TRIGGER remote_history_journal AFTER INSERT ON remote_status_history
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op)
+                SELECT 'ticket_facts', l.ticket_id, 'status' FROM links l
+                WHERE l.account = NEW.account AND l.remote_id = NEW.complaint_id;
+        END;
+        """,
+    )

@@ -121,8 +121,11 @@ def reconcile(
             "UPDATE local_changes SET processed = 1 WHERE processed = 0 AND id <= ?",
             [last_change],
         )
+        # ... but never an entry the deadline scan has not read yet.
         db.execute(
-            "DELETE FROM local_changes WHERE processed = 1 AND at < ?",
+            "DELETE FROM local_changes WHERE processed = 1 AND at < ? AND id <= coalesce(("
+            "SELECT CAST(value AS INTEGER) FROM sync_state "
+            "WHERE key = 'deadlines_journal_id'), 0)",
             [to_db(clock() - timedelta(days=30))],
         )
         db.execute(
