@@ -68,6 +68,7 @@ from typing import Any, Final, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from lapor_sync.log_fields import ALLOWED_FIELDS, NEVER_ALLOWED
 from lapor_sync.redact import FILTERED_MARK, redact_text
 from lapor_sync.timeutil import WIB
 
@@ -83,124 +84,6 @@ __all__ = [
 ]
 
 LogFormat = Literal["auto", "json", "console"]
-
-ALLOWED_FIELDS: Final[frozenset[str]] = frozenset(
-    {
-        # the line itself
-        "event",
-        "level",
-        "timestamp",
-        "logger",
-        # where and how
-        "account",
-        "opd",
-        "job",
-        "run_id",
-        "endpoint",
-        "method",
-        "status",
-        "attempt",
-        "wait_s",
-        "retry_after_s",
-        "duration_s",
-        "page",
-        "page_size",
-        "cursor",
-        "path",
-        "port",
-        "pid",
-        "version",
-        "mode",
-        "signal",
-        "exit_code",
-        # identifiers, never personal
-        "complaint_id",
-        "followup_id",
-        "ticket",
-        "ref",
-        "outbox_id",
-        "state",
-        "kind",
-        "stage",
-        # figures
-        "fetched",
-        "unchanged",
-        "followups_new",
-        "recovered",
-        "retry_later",
-        "unknown",
-        "waiting",
-        "dead",
-        "tickets_new",
-        "echoes_linked",
-        "followup_echoes",
-        "applied",
-        "opened",
-        "checked",
-        "tickets",
-        "inserted",
-        "updated",
-        "deleted",
-        "invalid",
-        "events",
-        "accepted_local",
-        "agreed",
-        "new",
-        "changed",
-        "quarantined",
-        "requests",
-        "pushed",
-        "stored",
-        "conflicts",
-        "overdue",
-        "near_due",
-        "failed",
-        "skipped",
-        "count",
-        "total",
-        # program-chosen words
-        "reason",
-        "error_type",
-    }
-)
-"""Fields whose values are logged (after masking). Extend with :func:`allow_fields`."""
-
-# Names that say "personal data or a credential": refusing them in allow_fields keeps a
-# hurried change from opening the filter. Compared case-insensitively.
-_NEVER_ALLOWED: Final[frozenset[str]] = frozenset(
-    {
-        "name",
-        "nama",
-        "reporter",
-        "pelapor",
-        "phone",
-        "telepon",
-        "hp",
-        "email",
-        "nik",
-        "address",
-        "alamat",
-        "content",
-        "isi",
-        "text",
-        "title",
-        "judul",
-        "note",
-        "catatan",
-        "body",
-        "payload",
-        "data",
-        "headers",
-        "search",
-        "query",
-        "token",
-        "api_key",
-        "password",
-        "secret",
-        "authorization",
-        "cookie",
-    }
-)
 
 # Keys this module itself produces; always kept (and masked).
 _INTERNAL_FIELDS: Final = frozenset({"exception", "stack"})
@@ -227,7 +110,7 @@ def allow_fields(*names: str) -> None:
     for name in names:
         if not name.isidentifier():
             raise ValueError(f"not a field name: {name!r}")
-        if name.lower() in _NEVER_ALLOWED:
+        if name.lower() in NEVER_ALLOWED:
             raise ValueError(f"field {name!r} names personal data or a secret; never logged")
     with _state_lock:
         _allowed = _allowed | frozenset(names)

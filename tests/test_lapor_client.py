@@ -21,7 +21,8 @@ from lapor_sync.errors import (
     describe,
 )
 from lapor_sync.lapor.client import ClientOptions, LaporClient
-from lapor_sync.lapor.wire import parse_retry_after, parse_timestamp
+from lapor_sync.lapor.envelope import parse_retry_after
+from lapor_sync.lapor.wire import parse_timestamp
 from lapor_sync.timeutil import WIB
 
 BASE = "http://127.0.0.1:9/api"

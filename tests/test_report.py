@@ -24,19 +24,13 @@ from lapor_sync.cli import common
 from lapor_sync.cli.common import CliState
 from lapor_sync.cli.report_cmd import report_command
 from lapor_sync.config import Settings
-from lapor_sync.report.figures import (
-    Period,
-    WorkdayCounter,
-    compute_figures,
-    month_period,
-    parse_period,
-    period_weeks,
-)
+from lapor_sync.report.figures import WorkdayCounter, compute_figures
 from lapor_sync.report.html import ReportError, generate_report
 from lapor_sync.report.html import generate as generate_module
 from lapor_sync.report.html.charts import nice_max
 from lapor_sync.report.html.numbers import compact, decimal, number, percent
 from lapor_sync.report.html.render import opd_file
+from lapor_sync.report.period import Period, month_period, parse_period, period_weeks
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import DeadlineRules, DueDates, recompute_deadlines
 from lapor_sync.sla.timeline import load_timelines

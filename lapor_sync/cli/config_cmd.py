@@ -18,9 +18,7 @@ EXIT_CONFIG_ERROR = 2
 
 
 @click.command("check-config")
-@click.argument(
-    "file", required=False, type=click.Path(dir_okay=False, path_type=Path)
-)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def check_config_command(file: Path | None) -> None:
     """Check a configuration file (default: $LAPOR_SYNC_CONFIG, else ./config.toml)."""
     try:

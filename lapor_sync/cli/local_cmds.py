@@ -20,15 +20,14 @@ import sqlite_utils
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
 from lapor_sync.config import Settings
 from lapor_sync.domain import ComplaintState
-from lapor_sync.local.csv_import import (
+from lapor_sync.local.csv_fields import (
     CHANNEL_HINT,
     FUTURE_TOLERANCE,
-    CsvImportError,
-    import_csv,
     normalize_channel,
     parse_date,
     parse_received,
 )
+from lapor_sync.local.csv_import import CsvImportError, import_csv
 from lapor_sync.local.register import (
     RegisterError,
     TicketInput,

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from lapor_sync.cli.common import CliState, handle_errors, pass_state
-from lapor_sync.report.figures import parse_period, wanted_key
+from lapor_sync.report.figures import wanted_key
 from lapor_sync.report.html import generate_report
+from lapor_sync.report.period import parse_period
 from lapor_sync.sla.deadlines import NO_OPD, recompute_deadlines
 
 

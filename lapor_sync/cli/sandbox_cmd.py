@@ -25,24 +25,51 @@ from lapor_sync.timeutil import now_wib
 
 
 @click.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Loopback address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on."
+)
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the data.")
-@click.option("--complaints", default=200, show_default=True, type=click.IntRange(min=0),
-              help="Complaints to seed, spread over the past six months.")
-@click.option("--speed", default=60.0, show_default=True, type=click.FloatRange(min=0),
-              help="Simulated seconds per real second (0 freezes the clock).")
-@click.option("--arrivals", default=10.0, show_default=True, type=click.FloatRange(min=0),
-              help="New citizen complaints per working day.")
-@click.option("--start", default=None,
-              help='Simulated start, "d-m-Y H:i:s" WIB (default: now).')
+@click.option(
+    "--complaints",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Complaints to seed, spread over the past six months.",
+)
+@click.option(
+    "--speed",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Simulated seconds per real second (0 freezes the clock).",
+)
+@click.option(
+    "--arrivals",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="New citizen complaints per working day.",
+)
+@click.option("--start", default=None, help='Simulated start, "d-m-Y H:i:s" WIB (default: now).')
 @click.option("--prefix", default="/api", show_default=True, help="API path prefix.")
-@click.option("--create-shape", type=click.Choice(CREATE_SHAPES), default="results",
-              show_default=True, help="Where a create answer puts the new id.")
+@click.option(
+    "--create-shape",
+    type=click.Choice(CREATE_SHAPES),
+    default="results",
+    show_default=True,
+    help="Where a create answer puts the new id.",
+)
 def sandbox_command(
-    host: str, port: int, seed: int, complaints: int, speed: float, arrivals: float,
-    start: str | None, prefix: str, create_shape: str,
+    host: str,
+    port: int,
+    seed: int,
+    complaints: int,
+    speed: float,
+    arrivals: float,
+    start: str | None,
+    prefix: str,
+    create_shape: str,
 ) -> None:
     """Run a simulated SP4N-LAPOR! server on loopback until Ctrl-C."""
     try:
@@ -51,8 +78,12 @@ def sandbox_command(
         raise click.BadParameter('use "d-m-Y H:i:s"', param_hint="--start") from None
     world = SandboxWorld(seed, start=started, create_response_shape=create_shape)
     seed_world(world, complaints=complaints)
-    world.configure(arrivals_per_working_day=arrivals, auto_verify=True,
-                    instansi_followup_probability=0.4, reply_probability=0.3)
+    world.configure(
+        arrivals_per_working_day=arrivals,
+        auto_verify=True,
+        instansi_followup_probability=0.4,
+        reply_probability=0.3,
+    )
     try:
         server = SandboxServer(world, host=host, port=port, prefix=prefix)
     except (ValueError, OSError) as exc:
@@ -62,8 +93,9 @@ def sandbox_command(
     ticker.start()
     click.echo(f"SP4N-LAPOR! sandbox at {server.base_url}")
     click.echo(f"control interface:  {server.control_url}/  (GET it for the endpoint list)")
-    click.echo(f"simulated time {fmt_ts(world.now())} WIB, speed x{speed:g}, "
-               f"{world.count()} complaints")
+    click.echo(
+        f"simulated time {fmt_ts(world.now())} WIB, speed x{speed:g}, {world.count()} complaints"
+    )
     for account in ACCOUNTS:
         click.echo(f"  {account.institution_id:>5}  {account.name}")
         click.echo(f"         api key: {account.api_key}   token: {account.token}")

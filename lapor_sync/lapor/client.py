@@ -55,6 +55,7 @@ from lapor_sync.errors import (
     RemoteError,
     RetryableRemoteError,
 )
+from lapor_sync.lapor import envelope as answers
 from lapor_sync.lapor import wire
 from lapor_sync.timeutil import WIB
 
@@ -250,8 +251,8 @@ class LaporClient:
         for attempt in retrying:
             with attempt:
                 status, body, retry_after = self._send("GET", endpoint, path, params=params)
-                envelope = wire.decode_envelope(endpoint, status, body, retry_after)
-                return wire.results_of(endpoint, status, envelope)
+                envelope = answers.decode_envelope(endpoint, status, body, retry_after)
+                return answers.results_of(endpoint, status, envelope)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
@@ -301,7 +302,7 @@ class LaporClient:
         """Send once. Raises RetryableRemoteError only when the server surely did not apply it."""
         status, raw, retry_after = self._send("POST", endpoint, path, json_body=body)
         try:
-            return wire.decode_envelope(endpoint, status, raw, retry_after)
+            return answers.decode_envelope(endpoint, status, raw, retry_after)
         except RetryableRemoteError as exc:
             if status == 429 or "success:false" in str(exc):
                 raise  # the server said no: nothing was applied
@@ -341,7 +342,7 @@ class LaporClient:
         finally:
             if self._on_request is not None:
                 self._on_request(endpoint, outcome, time.perf_counter() - started)
-        retry_after = wire.parse_retry_after(response.headers.get("Retry-After"), self._clock())
+        retry_after = answers.parse_retry_after(response.headers.get("Retry-After"), self._clock())
         return response.status_code, body, retry_after
 
     @staticmethod

@@ -1,6 +1,7 @@
 """The SP4N-LAPOR! wire format, and its conversion to and from domain objects.
 
-This module and ``client.py`` are the only places that know LAPOR!'s field names. When a
+This module, ``envelope.py`` and ``client.py`` are the only places that know LAPOR!'s field
+names. When a
 province receives the official integration document, this is the file that changes.
 
 What the wire does and how it is absorbed here:
@@ -18,8 +19,7 @@ and problems only, because bodies hold personal data.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -40,12 +40,7 @@ from lapor_sync.domain import (
     StatusEntry,
 )
 from lapor_sync.errors import (
-    AuthError,
-    FatalRemoteError,
-    ForbiddenError,
     InvalidRecordError,
-    NotFoundError,
-    RejectedError,
     RetryableRemoteError,
 )
 from lapor_sync.timeutil import WIB
@@ -434,91 +429,3 @@ def created_followup_id(envelope: Mapping[str, Any]) -> str:
     if not followup_id:
         raise RetryableRemoteError("follow-up answered without an id", endpoint="followup_add")
     return str(followup_id)
-
-
-# --- envelope ------------------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds, from either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
-def _field_errors(envelope: Mapping[str, Any]) -> dict[str, Sequence[str]]:
-    errors = envelope.get("errors")
-    if not isinstance(errors, Mapping):
-        return {}
-    out: dict[str, Sequence[str]] = {}
-    for key, value in errors.items():
-        messages = value if isinstance(value, list) else [value]
-        out[str(key)] = [str(m) for m in messages]
-    return out
-
-
-def decode_envelope(
-    endpoint: str, status: int, body: bytes, retry_after: float | None = None
-) -> dict[str, Any]:
-    """Turn an HTTP answer into the envelope dict, or raise the error it means.
-
-    Order matters: the status code is judged before the body, because a 502 from the
-    gateway carries HTML, and a 401 may carry anything.
-    """
-    if status == 401:
-        raise AuthError("HTTP 401", endpoint=endpoint, status=status)
-    if status == 403:
-        raise ForbiddenError("HTTP 403", endpoint=endpoint, status=status)
-    if status == 429:
-        raise RetryableRemoteError(
-            "rate limited", endpoint=endpoint, status=status, retry_after=retry_after
-        )
-    if status >= 500:
-        raise RetryableRemoteError(f"server error HTTP {status}", endpoint=endpoint, status=status)
-    try:
-        envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise RetryableRemoteError(
-            "answer is not JSON (HTML page or truncated body)", endpoint=endpoint, status=status
-        ) from None
-    if not isinstance(envelope, dict):
-        raise RetryableRemoteError("answer is not a JSON object", endpoint=endpoint, status=status)
-    if status == 404:
-        raise NotFoundError("HTTP 404", endpoint=endpoint, status=status)
-    if status == 422:
-        raise RejectedError(
-            "invalid input", endpoint=endpoint, status=status, field_errors=_field_errors(envelope)
-        )
-    if status >= 400:
-        raise FatalRemoteError(f"HTTP {status}", endpoint=endpoint, status=status)
-    if envelope.get("success") is False or envelope.get("success") in (0, "false"):
-        field_errors = _field_errors(envelope)
-        if field_errors:
-            raise RejectedError(
-                "success:false with field errors",
-                endpoint=endpoint,
-                status=status,
-                field_errors=field_errors,
-            )
-        raise RetryableRemoteError(
-            f"success:false inside HTTP {status}", endpoint=endpoint, status=status
-        )
-    return envelope
-
-
-def results_of(endpoint: str, status: int, envelope: Mapping[str, Any]) -> dict[str, Any]:
-    results = envelope.get("results")
-    if not isinstance(results, dict):
-        raise RetryableRemoteError(
-            "answer has no 'results' object", endpoint=endpoint, status=status
-        )
-    return results

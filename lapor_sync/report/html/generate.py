@@ -40,15 +40,10 @@ import sqlite_utils
 
 from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError
-from lapor_sync.report.figures import (
-    Period,
-    ReportFigures,
-    compute_figures,
-    parse_period,
-    wanted_key,
-)
+from lapor_sync.report.figures import ReportFigures, compute_figures, wanted_key
 from lapor_sync.report.html.pages import event_window, open_conflicts, recent_events, work_items
 from lapor_sync.report.html.render import render_site
+from lapor_sync.report.period import Period, parse_period
 from lapor_sync.store.db import read_snapshot
 from lapor_sync.timeutil import now_wib
 

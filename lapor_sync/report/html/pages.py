@@ -19,9 +19,10 @@ import sqlite_utils
 
 from lapor_sync.config import Settings
 from lapor_sync.redact import redact_text
-from lapor_sync.report.figures import Period, opd_key
+from lapor_sync.report.figures import opd_key
 from lapor_sync.report.log_view import CONFLICT_LABELS, LogFilter, log_rows, state_label
 from lapor_sync.report.overdue import OverdueRow, overdue_rows
+from lapor_sync.report.period import Period
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.timeutil import to_db
