@@ -24,6 +24,7 @@ operator.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 
 
@@ -170,6 +171,28 @@ def describe(error: BaseException) -> str:
         return f"{error} Only one lapor-sync may use a database at a time."
     if isinstance(error, LaporSyncError):
         return str(error)
+    if isinstance(error, sqlite3.Error):
+        return _describe_sqlite(error)
     if isinstance(error, OSError):
         return f"Operating system error: {error.strerror or type(error).__name__}."
     return f"Unexpected internal error ({type(error).__name__}); see the log for details."
+
+
+def _describe_sqlite(error: sqlite3.Error) -> str:
+    # SQLite's messages are fixed texts ("database is locked"), never row data.
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return (
+            "The database is busy: another program has held a write lock for too long. "
+            "Try again; if it persists, find the program that keeps the store open."
+        )
+    if "full" in text:
+        return "The disk holding the database is full: free space, then run again."
+    if "readonly" in text or "read-only" in text:
+        return "The database file or its folder is read-only for this user: check ownership."
+    if "malformed" in text or "not a database" in text:
+        return (
+            "The database file is damaged or not a lapor-sync store: restore the last backup "
+            "(lapor-sync backup) and run again."
+        )
+    return f"Database error ({type(error).__name__}): {error}."

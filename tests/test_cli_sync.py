@@ -79,3 +79,37 @@ def test_read_only_commands_work_without_the_service_credentials(make_env: Any) 
         cli, ["--config", str(config), "pull"], env={"CREDENTIALS_DIRECTORY": ""}
     )
     assert pulled.exit_code == 2 and "accounts[0].api_key" in pulled.output
+
+
+def test_a_locked_database_is_one_clear_sentence_not_a_traceback(
+    make_env: Any, monkeypatch: Any
+) -> None:
+    import sqlite3
+
+    from lapor_sync.store import db as store_db
+
+    env = make_env(SandboxWorld(seed=26))
+    env.app.close()
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 100)  # do not wait 10 s in a test
+    holder = sqlite3.connect(env.settings.store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
+    try:
+        result = run(
+            env,
+            "local",
+            "add",
+            "--channel",
+            "sms",
+            "--title",
+            "Judul",
+            "--content",
+            "Isi",
+            "--opd",
+            "BMBK",
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "The database is busy" in result.output
+    assert "Traceback" not in result.output

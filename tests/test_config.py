@@ -726,3 +726,18 @@ def test_shipped_config_matches_the_sandbox_masters() -> None:
     assert {int(cid) for cid in settings.channels.values()} <= set(masters.CHANNELS)
     for name in masters.STATUS_NAMES.values():
         assert settings.state_for_status(name) is not None, name
+
+
+def test_a_config_file_anyone_can_write_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        (Path(__file__).resolve().parent.parent / "config.toml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    config.chmod(0o666)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, env={})
+    assert "writable by any user" in str(info.value.problems)
+    assert "chmod o-w" in info.value.problems[0]
+    config.chmod(0o664)  # an admin group may write it
+    load_settings(config, env={})

@@ -7,6 +7,7 @@ for an error lapor-sync raised on purpose: ``describe`` gives the sentence.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,7 +79,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(describe(exc), 2)
         except LockHeldError as exc:
             fail(describe(exc), 3)
-        except LaporSyncError as exc:
+        except (LaporSyncError, sqlite3.Error) as exc:
             fail(f"error: {describe(exc)}", 1)
         raise AssertionError("unreachable")
 

@@ -143,6 +143,18 @@ def load_settings(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([toml_problem(exc)], source=source) from None
+    # Whoever can write the configuration can point lapor-sync and its credentials at any
+    # server: refuse a file that anyone on the machine may change. (A group may: an admin
+    # group is normal. Secret files have their own, stricter rule.)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o002:
+        raise ConfigError(
+            [
+                f"(file): writable by any user on this machine (mode {mode:04o}); run "
+                f"chmod o-w {path}"
+            ],
+            source=source,
+        )
     return settings_from_dict(data, config_path=path, env=environ, resolve_secrets=resolve_secrets)
 
 
