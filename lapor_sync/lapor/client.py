@@ -159,7 +159,11 @@ class LaporClient:
                 "User-Agent": options.user_agent,
             }
         )
-        self._session.verify = options.ca_bundle or True
+        # Passed with every request too: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in
+        # the environment override a session-level setting, which would silently ignore
+        # the configured http.ca_bundle. There is no way to turn verification off.
+        self._verify: str | bool = options.ca_bundle or True
+        self._session.verify = self._verify
 
     def __repr__(self) -> str:
         return f"LaporClient(base_url={self._options.base_url!r})"
@@ -333,6 +337,7 @@ class LaporClient:
                 json=json_body,
                 timeout=(self._options.connect_timeout, self._options.read_timeout),
                 allow_redirects=False,
+                verify=self._verify,
             )
             body = response.content
             outcome = str(response.status_code)
