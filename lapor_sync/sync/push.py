@@ -112,20 +112,33 @@ class Pusher:
         return self.summary
 
     def _push_ticket(self, rows: list[dict[str, Any]]) -> None:
-        """One ticket's due rows, in order, stopping at the first that is not done."""
-        for row in rows:
+        """One ticket's due rows, in order, stopping at the first that is not done.
+
+        Nothing silent: when the ticket is stuck behind a dead row, every row waiting
+        behind it says so (not just the first).
+        """
+        for position, row in enumerate(rows):
             if self._should_stop():
                 return  # between rows: every row is either untouched or fully recorded
             with self._lock:
                 blocker = outbox.blocked_by(self._db, row)
                 if blocker is not None:
-                    self.summary.waiting += len(rows) - rows.index(row)
-                    if blocker[1] == "dead":
-                        outbox.note_blocked_by_dead(self._db, row, blocker[0])
+                    self._wait_behind(rows[position:], blocker)
                     return
             if not self._process(row):
-                self.summary.waiting += len(rows) - rows.index(row) - 1
+                with self._lock:
+                    state = self._db.execute(
+                        "SELECT state FROM outbox WHERE id = ?", [row["id"]]
+                    ).fetchone()[0]
+                    self._wait_behind(rows[position + 1 :], (int(row["id"]), str(state)))
                 return
+
+    def _wait_behind(self, waiting: list[dict[str, Any]], blocker: tuple[int, str]) -> None:
+        """Count rows that wait behind ``blocker``; when it is dead, tell each one why."""
+        self.summary.waiting += len(waiting)
+        if blocker[1] == "dead":
+            for row in waiting:
+                outbox.note_blocked_by_dead(self._db, row, blocker[0])
 
     # --- one row ---------------------------------------------------------------------------
 
