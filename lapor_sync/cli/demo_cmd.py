@@ -23,5 +23,7 @@ from lapor_sync.demo import run_demo
 @handle_errors
 def demo_command(state: CliState, store: Path, complaints: int) -> None:
     """Start a sandbox SP4N-LAPOR!, pull from it, push Call Center tickets, show the result."""
+    if state.log_level is None:
+        state.log_level = "warning"  # the narration is the output; --log-level info adds logs
     store.parent.mkdir(parents=True, exist_ok=True)
     run_demo(state.settings(), store.resolve(), click.echo, complaints=complaints)
