@@ -249,7 +249,7 @@ def test_row_details(db: sqlite_utils.Database, settings: Settings) -> None:
     assert first["LPG-2025-000002"].lateness == "jatuh tempo dalam 1 hari kerja"
     assert first["LPG-2025-000003"].tracking_id is None
     assert first["LPG-2025-000006"].opd_code is None
-    assert first["LPG-2025-000006"].opd_name == "Belum didisposisikan ke OPD"
+    assert first["LPG-2025-000006"].opd_name == "Belum didisposisikan ke OPD terdaftar"
 
 
 def test_opd_filter(db: sqlite_utils.Database, settings: Settings) -> None:
@@ -299,7 +299,7 @@ def test_table(db: sqlite_utils.Database, settings: Settings) -> None:
         "BMBK — Dinas Bina Marga dan Bina Konstruksi",
         "DINKES — Dinas Kesehatan",
         "DISDIK — Dinas Pendidikan dan Kebudayaan",
-        "Belum didisposisikan ke OPD",
+        "Belum didisposisikan ke OPD terdaftar",
         "Jumlah: 3 terlambat, 2 mendekati batas waktu.",
     ]
     assert "Untuk: Penghubung Dinas Kesehatan. 1 terlambat, 1 mendekati batas waktu." in text

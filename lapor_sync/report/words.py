@@ -21,7 +21,7 @@ MONTHS = (
 )
 SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
-NO_OPD_NAME = "Belum didisposisikan ke OPD"
+NO_OPD_NAME = "Belum didisposisikan ke OPD terdaftar"
 NO_OPD_LIAISON = "Admin SP4N-LAPOR! instansi"
 
 
