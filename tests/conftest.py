@@ -13,6 +13,7 @@ import pytest
 from lapor_sync.app import App, open_app
 from lapor_sync.config import Settings, load_settings
 from lapor_sync.sandbox import SandboxServer, SandboxWorld
+from lapor_sync.sandbox.testing import SandboxClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = ROOT / "config.toml"
@@ -50,6 +51,21 @@ class Env:
 
     def world_clock(self) -> datetime:
         return self.world.now()
+
+
+@pytest.fixture
+def server(world: SandboxWorld) -> Iterator[SandboxServer]:
+    """A sandbox server on the requesting module's ``world``; no internal errors allowed."""
+    with SandboxServer(world) as server:
+        yield server
+    assert world.stats.internal_errors == []
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[SandboxClient]:
+    """A plain HTTP client of the province's account on ``server``."""
+    with SandboxClient(server.base_url, "18") as client:
+        yield client
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -41,19 +40,6 @@ def world() -> SandboxWorld:
     world = SandboxWorld(seed=11)
     seed_world(world, complaints=120)
     return world
-
-
-@pytest.fixture
-def server(world: SandboxWorld) -> Iterator[SandboxServer]:
-    with SandboxServer(world) as server:
-        yield server
-    assert world.stats.internal_errors == []
-
-
-@pytest.fixture
-def client(server: SandboxServer) -> Iterator[SandboxClient]:
-    with SandboxClient(server.base_url, "18") as client:
-        yield client
 
 
 def collect(client: SandboxClient, **params: object) -> list[dict[str, object]]:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -18,13 +17,6 @@ from lapor_sync.sandbox.testing import SandboxClient
 @pytest.fixture
 def world() -> SandboxWorld:
     return SandboxWorld(seed=31)
-
-
-@pytest.fixture
-def server(world: SandboxWorld) -> Iterator[SandboxServer]:
-    with SandboxServer(world) as server:
-        yield server
-    assert world.stats.internal_errors == []
 
 
 def ctl(server: SandboxServer, method: str, path: str, payload: object = None

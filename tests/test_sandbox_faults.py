@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -24,19 +23,6 @@ def world() -> SandboxWorld:
     world = SandboxWorld(seed=21)
     seed_world(world, complaints=60)
     return world
-
-
-@pytest.fixture
-def server(world: SandboxWorld) -> Iterator[SandboxServer]:
-    with SandboxServer(world) as server:
-        yield server
-    assert world.stats.internal_errors == []
-
-
-@pytest.fixture
-def client(server: SandboxServer) -> Iterator[SandboxClient]:
-    with SandboxClient(server.base_url, "18") as client:
-        yield client
 
 
 def some_id(world: SandboxWorld) -> int:

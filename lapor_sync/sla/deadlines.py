@@ -1,23 +1,8 @@
 """Stored due dates per ticket and stage, and the overdue / near-due scan.
 
-The stages and how their due dates are computed live in ``sla.stages``. In short
-(numbers from ``[deadlines]``; working days counted as in ``sla.calendar``):
-
-- ``verification``: SP4N-LAPOR! verifies and dispositions, ``verification_days`` from
-  submission; met at ``verified_at``.
-- ``followup``: the OPD's first tindak lanjut, ``followup_days`` from the disposition; met
-  by the first institution follow-up at or after the disposition.
-- ``reply``: a reply (reporter or LAPOR! admin) after an institution follow-up is owed an
-  answer, ``followup_days`` from the first reply of that round; met by the next institution
-  follow-up. One row per ticket: the latest round.
-- ``closure``: the report is expected to be closed ``closure_days`` after the last
-  institution follow-up, when no reply came after it; met when the ticket is closed. While
-  a reply waits for an answer the stage does not apply (no row): the answer restarts it.
-- ``settlement``: ``settlement_days`` (working or calendar days, ``settlement_unit``) from
-  the disposition; met when the ticket is closed.
-
-A terminal ticket (closed, archived, forwarded) meets every open stage at the time it
-ended. A stage that cannot start yet has no row.
+The stages (verification, followup, reply, closure, settlement), their rules and how
+their due dates are computed are described and implemented in ``sla.stages``. This module
+stores one row per ticket and stage, and finds what is overdue or near due.
 
 Invariants:
 - ``recompute_deadlines`` is a pure function of the store, the rules and the calendar:
