@@ -46,8 +46,6 @@ class App:
     db: sqlite_utils.Database
     clients: dict[str, LaporClient]
     clock: Clock = now_wib
-    sleep: Callable[[float], None] | None = None
-    hooks: dict[str, Any] = field(default_factory=dict)
     # Set by a signal handler: jobs finish the unit of work in hand (a page, an outbox
     # row) and return early. Nothing is left half-done: each unit is one transaction.
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -110,7 +108,7 @@ def open_app(
         a.name: make_client(settings, a.name, sleep=sleep, on_request=on_request, clock=clock)
         for a in settings.enabled_accounts
     }
-    return App(settings=settings, db=db, clients=clients, clock=clock, sleep=sleep)
+    return App(settings=settings, db=db, clients=clients, clock=clock)
 
 
 @contextmanager

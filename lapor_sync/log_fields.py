@@ -49,6 +49,7 @@ ALLOWED_FIELDS: Final[frozenset[str]] = frozenset(
         # figures
         "fetched",
         "unchanged",
+        "stale",
         "followups_new",
         "recovered",
         "retry_later",

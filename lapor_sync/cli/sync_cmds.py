@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 
@@ -78,7 +78,3 @@ def push_command(state: CliState) -> None:
     with database_lock(state.settings().store.path), state.app() as app:
         summary = push_outbox(app)
     echo_figures("push", summary.figures())
-
-
-def parse_date(text: str) -> date:
-    return datetime.strptime(text, "%Y-%m-%d").date()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -76,7 +76,6 @@ class OutboxCounts:
     unknown: int = 0
     dead: int = 0
     waiting: int = 0
-    by_kind: dict[str, int] = field(default_factory=dict)
 
 
 def recover_interrupted(db: sqlite_utils.Database) -> int:

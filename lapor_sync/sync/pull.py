@@ -75,7 +75,6 @@ class PullSummary:
     duration_s: float = 0.0
     cursor: str | None = None
     interrupted: bool = False
-    status_changes: list[tuple[str, str | None, str]] = field(default_factory=list)
 
     def figures(self) -> dict[str, object]:
         return {
@@ -86,6 +85,7 @@ class PullSummary:
             "unchanged": self.unchanged,
             "followups_new": self.followups_new,
             "quarantined": self.quarantined,
+            "stale": self.stale,
             "requests": self.requests,
             "duration_s": round(self.duration_s, 3),
             "cursor": self.cursor,
@@ -437,7 +437,6 @@ class Puller:
         else:
             self.summary.changed += 1
             if result.old_status != result.new_status:
-                self.summary.status_changes.append((s.remote_id, result.old_status, s.status_name))
                 event(
                     EventKind.STATUS_CHANGED,
                     {"from_status": result.old_status, "to_status": s.status_name},

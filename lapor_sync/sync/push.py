@@ -189,8 +189,6 @@ class Pusher:
                 self.summary.recovered += 1
             else:
                 self.summary.sent += 1
-            kind = row["kind"]
-            self.summary.by_kind[kind] = self.summary.by_kind.get(kind, 0) + 1
         return True
 
     def _deliver(self, client: LaporClient, prepared: Prepared) -> tuple[Sent, bool]:
