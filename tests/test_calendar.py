@@ -1,4 +1,4 @@
-"""The working-day calendar and the counting convention of domain.md.
+"""The working-day calendar and the counting convention of docs/deadlines.md.
 
 Day 1 is the first working day strictly after the WIB date of the start; a deadline of N
 working days ends at 23:59:59 WIB of day N. Holidays and cuti bersama come from the
@@ -25,7 +25,7 @@ def end_of(y: int, m: int, d: int) -> datetime:
     return datetime(y, m, d, 23, 59, 59, tzinfo=WIB)
 
 
-# --- the two examples of domain.md ------------------------------------------------------------
+# --- the two worked examples of docs/deadlines.md --------------------------------------------
 
 
 def test_domain_example_nyepi_and_idul_fitri_2025() -> None:

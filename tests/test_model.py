@@ -1,6 +1,6 @@
 """A model-based test of the whole sync: Hypothesis mixes remote changes, local changes,
 faults and sync passes over the real code and the in-process sandbox, and checks the
-invariants of architecture.md after every clean pass.
+invariants of docs/design.md after every clean pass.
 
 Profiles: ``ci`` (default; derandomized, so CI is repeatable) and ``long`` for soak runs:
 ``HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/test_model.py``.

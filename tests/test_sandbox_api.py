@@ -1,4 +1,4 @@
-"""The sandbox speaks lapor-api.md to a plain ``requests`` client."""
+"""The sandbox speaks docs/lapor-api.md to a plain ``requests`` client."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ answered (405 otherwise); an unknown path is 404; a handler that raises is a 500
 fixed body (the error is logged by class name only).
 
 Invariants: each response (status line, headers, body) goes out in ONE write on a socket
-with Nagle disabled (architecture.md, "A measured trap"); the server binds where the
+with Nagle disabled (docs/design.md, "A measured trap"); the server binds where the
 configuration says (loopback unless ``daemon.allow_remote_health``); request lines are
 never logged (they could carry anything a client sent).
 """

@@ -1,4 +1,4 @@
-"""The LAPOR! integration API of lapor-api.md, independent of HTTP plumbing.
+"""The LAPOR! integration API of docs/lapor-api.md, independent of HTTP plumbing.
 
 ``route`` maps a method and path (below the prefix) to a request kind; ``handle`` runs one
 authenticated request against the world and returns status and body. The server adds

@@ -5,7 +5,7 @@ event due by the new time, sets the clock to the event's time and fires it, so a
 a month plays out in order. Events are checked when they fire, not cancelled when they go
 stale: a closure whose anchor follow-up was answered by a reply does nothing.
 
-Rules (domain.md):
+Rules (docs/design.md, "The life of a report"):
 
 - closure: "Selesai" at the end of working day ``closure_working_days`` (default 10)
   after the last instansi follow-up, if neither reporter nor admin replied since

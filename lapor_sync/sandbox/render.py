@@ -1,4 +1,4 @@
-"""Records → the JSON shapes of lapor-api.md, and the wire's time formats.
+"""Records → the JSON shapes of docs/lapor-api.md, and the wire's time formats.
 
 Default wire style: ids are integers, booleans are ``true``/``false``, status codes and
 tracking ids are strings. ``restyle`` applies the quirks a real server shows (ids as

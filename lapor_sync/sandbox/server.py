@@ -1,6 +1,6 @@
 """``SandboxServer``: the world served over HTTP/1.1 on a loopback address.
 
-Paths under ``prefix`` (default ``/api``) speak lapor-api.md; paths under ``/_sandbox``
+Paths under ``prefix`` (default ``/api``) speak docs/lapor-api.md; paths under ``/_sandbox``
 are the control interface (``control.py``), never faulted or counted.
 
 Invariants:
@@ -8,7 +8,7 @@ Invariants:
 - binds to loopback addresses only (it has no authentication worth the name);
 - each response (status line, headers, body) goes out in ONE ``sendall`` on a socket
   with Nagle disabled: two writes meet the client's delayed ACK and cost ~40 ms a
-  request (architecture.md, "A measured trap");
+  request (docs/design.md, "A measured trap");
 - every request to the API is recorded in ``world.stats`` exactly once;
 - nothing is logged to stderr; a sandbox bug becomes a 500 and an entry in
   ``world.stats.internal_errors``.

@@ -5,7 +5,7 @@ A day is a working day when it is Monday–Friday, not a national holiday or cut
 an extra holiday from the configuration, or when the configuration names it an extra
 working day (a decree that moves a day off).
 
-Counting convention (domain.md; kept everywhere): for a clock started at instant t, let D
+Counting convention (docs/deadlines.md; kept everywhere): for a clock started at instant t, let D
 be the WIB calendar date of t. Day 1 is the first working day strictly after D, whatever D
 is; a deadline of N working days ends at 23:59:59 WIB of day N.
 

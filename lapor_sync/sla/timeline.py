@@ -11,7 +11,7 @@ A ``Timeline`` is what happened to one local ticket, from both sides:
   mirror's follow-ups of the linked complaint. A mirror follow-up that the register already
   holds (a local follow-up with the same ``remote_account``/``remote_id``: pushed by us or
   adopted from LAPOR!) is counted once. Authors ``opd``/``institution`` post follow-ups;
-  ``reporter`` and ``admin`` entries are replies (domain.md: closure needs "no reply from
+  ``reporter`` and ``admin`` entries are replies (docs/design.md: closure needs "no reply from
   the reporter or the LAPOR! admin");
 - ``closed_at``: set only when the local status is terminal (closed, archived, forwarded):
   for a forward the latest local forward's time, else the start of the final run of

@@ -90,7 +90,7 @@ class Pusher:
         self._rng = rng or random.Random()
         self._run_id = run_id
         self._concurrency = max(1, concurrency)
-        # Test hooks: crash points named in architecture.md ("after claiming an outbox row",
+        # Test hooks: crash points named in docs/design.md ("after claiming an outbox row",
         # "after the POST and before recording its answer").
         self._after_claim = after_claim
         self._after_send = after_send
