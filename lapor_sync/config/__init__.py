@@ -46,6 +46,7 @@ from lapor_sync.config.sections import (
     ReportSettings,
     ScheduleSettings,
     StoreSettings,
+    WebSettings,
 )
 from lapor_sync.config.settings import Settings
 
@@ -71,6 +72,7 @@ __all__ = [
     "SecretOrigin",
     "Settings",
     "StoreSettings",
+    "WebSettings",
     "is_loopback_host",
     "load_settings",
     "parse_duration",

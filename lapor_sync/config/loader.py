@@ -53,6 +53,8 @@ from lapor_sync.config.sections import (
     ScheduleSettings,
     Section,
     StoreSettings,
+    WebConfig,
+    WebSettings,
     status_key,
 )
 from lapor_sync.config.settings import Settings
@@ -86,6 +88,7 @@ class ConfigFile(Section):
     daemon: DaemonSettings = _section()
     reconcile: ReconcileSettings = _section()
     report: ReportSettings = _section()
+    web: WebConfig = _section()
 
     @field_validator("status_map")
     @classmethod
@@ -195,6 +198,10 @@ def settings_from_dict(
 # --- pass 2: secrets ---------------------------------------------------------------------
 
 _Resolved = dict[tuple[int, str], tuple[SecretStr, SecretOrigin]]
+# Key of the portal's session secret in ``_Resolved`` (accounts use their index >= 0).
+_WEB_SECRET = (-1, "session_secret")
+# A session secret shorter than this is refused: it signs every session cookie.
+MIN_SESSION_SECRET_CHARS = 32
 
 
 def _resolve_secrets(
@@ -228,7 +235,65 @@ def _resolve_secrets(
                     problems.append((("accounts", i, field, problem.key), problem.message))
                     continue
             resolved[(i, field)] = (secret, spec.origin())
+    _resolve_web_secret(data, env, context, resolve, resolved, problems)
     return resolved, problems
+
+
+def _resolve_web_secret(
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    context: dict[str, Path],
+    resolve: bool,
+    resolved: _Resolved,
+    problems: list[tuple[Loc, str]],
+) -> None:
+    """web.session_secret: same sources as the API credentials.
+
+    A source that is simply missing loads as empty (the daemon reads the same file without
+    the portal's credential; ``lapor-sync web`` refuses to start then). A plain value is
+    allowed only when web.public_url is loopback; unsafe files are always a problem.
+    """
+    web = data.get("web")
+    raw = web.get("session_secret") if isinstance(web, dict) else None
+    if raw is None:
+        return
+    try:
+        spec = SecretSpec.model_validate(raw, context=context)
+    except ValidationError:
+        return  # reported by pass 1
+    if not resolve and spec.kind != "value":
+        resolved[_WEB_SECRET] = (SecretStr(""), spec.origin())
+        return
+    public_url = web.get("public_url", "http://127.0.0.1") if isinstance(web, dict) else None
+    host = _host_of(public_url) if isinstance(public_url, str) else None
+    loopback = _is_loopback(host) if host else None
+    loc: Loc = ("web", "session_secret", spec.kind)
+    if spec.kind == "value" and loopback is False:
+        problems.append(
+            (
+                loc,
+                "a plain value is allowed only when web.public_url is a loopback address; "
+                "use env, file or credential for a portal others reach",
+            )
+        )
+        return
+    try:
+        secret = resolve_secret(spec, env=env, plain_allowed=True)
+    except SecretProblem as problem:
+        if not problem.missing:
+            problems.append((loc, problem.message))
+            return
+        secret = SecretStr("")
+    if secret.get_secret_value() and len(secret.get_secret_value()) < MIN_SESSION_SECRET_CHARS:
+        problems.append(
+            (
+                loc,
+                f"is shorter than {MIN_SESSION_SECRET_CHARS} characters; make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'",
+            )
+        )
+        return
+    resolved[_WEB_SECRET] = (secret, spec.origin())
 
 
 def _host_of(url: str) -> str | None:
@@ -351,7 +416,14 @@ def _build(document: ConfigFile, secrets: _Resolved, config_path: Path) -> Setti
         daemon=document.daemon,
         reconcile=document.reconcile,
         report=document.report,
+        web=_web(document.web, secrets),
     )
+
+
+def _web(config: WebConfig, secrets: _Resolved) -> WebSettings:
+    fields = config.model_dump(exclude={"session_secret"})
+    secret, origin = secrets.get(_WEB_SECRET, (SecretStr(""), None))
+    return WebSettings(**fields, session_secret=secret, session_secret_origin=origin)
 
 
 def _merge_status_map(configured: Mapping[str, ComplaintState]) -> dict[str, ComplaintState]:

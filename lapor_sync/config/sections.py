@@ -343,3 +343,75 @@ class ReportSettings(Section):
     """[report]: where liaison reports are written."""
 
     out_dir: ResolvedPath = Field(default=Path("var/report"), validate_default=True)
+
+
+def _check_public_url(value: str) -> str:
+    """The portal's address as users' browsers reach it; no trailing slash.
+
+    https is required unless the host is loopback (a portal used on this machine only).
+    A path prefix is allowed (``https://example.go.id/lapor``); query and fragment are not.
+    """
+    return check_base_url(value)
+
+
+class _WebBase(Section):
+    allow_remote: StrictBool = False
+    host: NonEmptyStr = Field(default="127.0.0.1", validate_default=True)
+    port: Annotated[int, _int(1, 65535)] = 8088
+    public_url: str = Field(default="http://127.0.0.1:8088", validate_default=True)
+    trust_proxy: StrictBool = False
+    threads: Annotated[int, _int(1, 64)] = 4
+    session_idle: PositiveDuration = timedelta(minutes=30)
+    session_max: PositiveDuration = timedelta(hours=12)
+    login_max_failures: Annotated[int, _int(1, 100)] = 5
+    login_lockout: PositiveDuration = timedelta(minutes=15)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_host(cls, value: str, info: ValidationInfo) -> str:
+        if not is_loopback_host(value) and info.data.get("allow_remote") is not True:
+            raise ValueError(
+                "must be a loopback address (127.0.0.1, ::1 or localhost) unless "
+                "web.allow_remote = true; behind nginx keep it loopback"
+            )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _check_public_url(value)
+
+    @field_validator("session_max")
+    @classmethod
+    def _max_after_idle(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        idle = info.data.get("session_idle")
+        if isinstance(idle, timedelta) and value < idle:
+            raise ValueError("must be at least web.session_idle")
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies carry ``Secure`` exactly when the portal is served over https."""
+        return self.public_url.startswith("https://")
+
+    def complaint_url(self, ref: str) -> str:
+        """The fixed address of a complaint's page: ``{public_url}/aduan/<local ref>``."""
+        return f"{self.public_url}/aduan/{ref}"
+
+
+class WebConfig(_WebBase):
+    """[web] as written: the session secret is still only a reference (or absent)."""
+
+    session_secret: SecretSpec | None = None
+
+
+class WebSettings(_WebBase):
+    """[web]: the portal (``lapor-sync web``) with its session secret read.
+
+    ``session_secret`` is empty when no source is configured, or when its source is missing
+    at load time (the daemon loads the same file without the portal's credential);
+    ``lapor-sync web`` refuses to start then. ``session_secret_origin`` holds no secret.
+    """
+
+    session_secret: SecretStr = SecretStr("")
+    session_secret_origin: SecretOrigin | None = None

@@ -32,6 +32,7 @@ from lapor_sync.config.sections import (
     ScheduleSettings,
     Section,
     StoreSettings,
+    WebSettings,
     status_key,
 )
 from lapor_sync.domain import ComplaintState
@@ -58,6 +59,7 @@ class Settings(Section):
     daemon: DaemonSettings
     reconcile: ReconcileSettings
     report: ReportSettings
+    web: WebSettings
 
     _status_lookup: dict[str, ComplaintState] = PrivateAttr(default_factory=dict)
     _calendar: WorkingCalendar | None = PrivateAttr(default=None)
