@@ -87,6 +87,20 @@ def test_faults_settings_seed_and_stats(world: SandboxWorld, server: SandboxServ
     assert ctl(server, "DELETE", "/faults").status_code == 200
 
 
+def test_a_request_kind_can_be_made_to_fail_for_good(world: SandboxWorld,
+                                                    server: SandboxServer) -> None:
+    assert ctl(server, "POST", "/seed", {"complaints": 30}).status_code == 200
+    target = world.visible_ids("18")[0]
+    assert ctl(server, "POST", "/faults/fail",
+               {"kind": "followups", "step": "502", "target": target}).status_code == 200
+    with SandboxClient(server.base_url) as client:
+        for _ in range(6):
+            assert client.get(f"/complaints/{target}/followups").status_code == 502
+        ctl(server, "POST", "/faults/clear", {"kind": "followups"})
+        assert client.get(f"/complaints/{target}/followups").status_code == 200
+    assert ctl(server, "POST", "/faults/fail", {"kind": "nope"}).status_code == 422
+
+
 def test_control_errors(server: SandboxServer) -> None:
     assert ctl(server, "GET", "/nope").status_code == 404
     assert ctl(server, "POST", "/complaints/123/verify").status_code == 404

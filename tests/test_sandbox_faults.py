@@ -251,6 +251,32 @@ def test_script_beats_rates_and_star_is_a_fallback(world: SandboxWorld, client: 
     assert client.get("/masters/categories").status_code == 200
 
 
+def test_fail_for_good_outlasts_any_number_of_retries_and_can_target_one_complaint(
+        world: SandboxWorld, client: SandboxClient) -> None:
+    first, second = world.visible_ids("18")[:2]
+    world.faults.fail("detail", "503", target=first)
+    world.faults.script("detail", ["500"])
+    for _ in range(12):
+        assert client.get(f"/complaints/{first}/complaint").status_code == 503
+    # the standing step leaves the script alone; other complaints are answered
+    assert client.get(f"/complaints/{second}/complaint").status_code == 500
+    assert client.get(f"/complaints/{second}/complaint").status_code == 200
+    world.faults.fail("list", "truncated")
+    for _ in range(3):
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(client.get("/complaints").text)
+    assert world.faults.describe()["standing"] == [
+        {"kind": "detail", "target": str(first), "step": "503"},
+        {"kind": "list", "target": None, "step": "truncated"},
+    ]
+    world.faults.clear("detail")
+    assert client.get(f"/complaints/{first}/complaint").status_code == 200
+    world.faults.clear()
+    assert client.get("/complaints").status_code == 200
+    with pytest.raises(ValueError):
+        world.faults.fail("detail", "418")
+
+
 def test_fault_configuration_is_validated() -> None:
     faults = FaultInjector(1)
     with pytest.raises(ValueError):

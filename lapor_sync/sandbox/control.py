@@ -13,6 +13,8 @@ and there is no authentication). Requests here are never faulted and never count
     GET    /_sandbox/faults                   specs and pending scripts
     POST   /_sandbox/faults                   {"kind": "list", "error_rate": 0.2, ...} (replaces)
     POST   /_sandbox/faults/script            {"kind": "create", "steps": ["500", "ok"]}
+    POST   /_sandbox/faults/fail              {"kind": "detail", "step": "503", "target": 12}
+                                              every such request fails until cleared
     POST   /_sandbox/faults/clear             {"kind": "list"} or {} for all; also DELETE /faults
     POST   /_sandbox/settings                 {"create_response_shape": "rotate",
                                                "auto_verify": true, ...} (process.py)
@@ -77,6 +79,9 @@ def _dispatch(world: SandboxWorld, method: str, path: str, params: dict[str, str
         ("POST", "/faults"): lambda: _set_fault(world, data),
         ("POST", "/faults/script"): lambda: _run(
             world.faults.script, data["kind"], list(data["steps"])),
+        ("POST", "/faults/fail"): lambda: _run(
+            world.faults.fail, data["kind"], str(data.get("step", "503")),
+            target=data.get("target")),
         ("POST", "/faults/clear"): lambda: _run(world.faults.clear, data.get("kind")),
         ("DELETE", "/faults"): lambda: _run(world.faults.clear, params.get("kind")),
         ("POST", "/settings"): lambda: _run(world.configure, **data),

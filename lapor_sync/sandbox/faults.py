@@ -3,9 +3,13 @@
 Kinds: ``list``, ``detail``, ``followups``, ``masters``, ``create``, ``followup_add``,
 ``reject``; ``"*"`` is the fallback for a kind without its own spec or script.
 
-For every request the server asks ``decide(kind)`` once and gets a ``Decision``. A
-scripted step (``script(kind, [...])``) is consumed first, one per request; only when the
-kind's script is empty do the random rates of its ``FaultSpec`` apply. Latency and the
+For every request the server asks ``decide(kind, arg)`` once and gets a ``Decision``
+(``arg`` is the complaint id in the path, when there is one). A standing step
+(``fail(kind, step, target=...)``: "fail for good") answers every request of that kind —
+or only those about complaint ``target`` — until it is cleared, so a client's retries run
+out whatever their number. Otherwise a scripted step (``script(kind, [...])``) is
+consumed first, one per request; only when the kind's script is empty do the random rates
+of its ``FaultSpec`` apply. Latency and the
 wire-style options (``ids_as_strings``, ``bools_as_ints``) come from the spec in both
 cases. Random draws come from the injector's own ``random.Random``, seeded from the
 world's seed, so a run is reproducible and fault draws never disturb the world's data.
@@ -187,6 +191,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._specs: dict[str, FaultSpec] = {}
         self._scripts: dict[str, deque[str]] = {}
+        # (kind, target or None) -> the step every matching request gets until cleared
+        self._standing: dict[tuple[str, str | None], str] = {}
 
     @staticmethod
     def _check_kind(kind: str) -> None:
@@ -218,6 +224,16 @@ class FaultInjector:
         with self._lock:
             self._scripts.setdefault(kind, deque()).extend(items)
 
+    def fail(self, kind: str, step: str = "503", *, target: str | int | None = None) -> None:
+        """Answer every later request of ``kind`` with ``step`` until cleared ("fail for
+        good"); with ``target``, only the requests about that complaint id."""
+        self._check_kind(kind)
+        step = str(step).strip()
+        _check_step(step)
+        key = (kind, None if target is None else str(target))
+        with self._lock:
+            self._standing[key] = step
+
     def pending(self, kind: str) -> list[str]:
         """Script steps not yet consumed for ``kind``."""
         with self._lock:
@@ -229,9 +245,12 @@ class FaultInjector:
             if kind is None:
                 self._specs.clear()
                 self._scripts.clear()
+                self._standing.clear()
             else:
                 self._specs.pop(kind, None)
                 self._scripts.pop(kind, None)
+                for key in [k for k in self._standing if k[0] == kind]:
+                    del self._standing[key]
 
     def spec(self, kind: str) -> FaultSpec | None:
         with self._lock:
@@ -242,15 +261,22 @@ class FaultInjector:
             return {
                 "specs": {k: s.to_json() for k, s in self._specs.items()},
                 "scripts": {k: list(v) for k, v in self._scripts.items() if v},
+                "standing": [
+                    {"kind": k, "target": t, "step": s} for (k, t), s in self._standing.items()
+                ],
             }
 
-    def decide(self, kind: str) -> Decision:
+    def decide(self, kind: str, arg: str | None = None) -> Decision:
         with self._lock:
             spec = self._specs.get(kind) or self._specs.get("*")
-            script = self._scripts.get(kind)
-            if not script:
-                script = self._scripts.get("*")
-            step = script.popleft() if script else None
+            step = self._standing.get((kind, arg)) if arg is not None else None
+            if step is None:
+                step = self._standing.get((kind, None))
+            if step is None:
+                script = self._scripts.get(kind)
+                if not script:
+                    script = self._scripts.get("*")
+                step = script.popleft() if script else None
             if spec is None and step is None:
                 return Decision()
             spec = spec or FaultSpec()

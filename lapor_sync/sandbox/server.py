@@ -197,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             route = api.route(self.command, path[len(prefix):])
         kind = route.kind
-        decision = world.faults.decide(kind) if kind != "unknown" else Decision()
+        decision = world.faults.decide(kind, route.arg) if kind != "unknown" else Decision()
         self._unrecorded = (path, kind, decision.label)
         self._answer(world, route, params, decision)
         self._record(0)  # no-op unless nothing was sent

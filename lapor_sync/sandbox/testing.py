@@ -1,4 +1,5 @@
-"""Helpers for tests that talk to a sandbox with a plain ``requests`` client.
+"""Helpers for tests: a plain ``requests`` client of a sandbox, and a comparison of a
+lapor-sync mirror with what the sandbox shows.
 
     with SandboxServer(world) as server:
         client = SandboxClient(server.base_url, "18")
@@ -7,11 +8,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import requests
 
 from lapor_sync.sandbox.masters import ACCOUNT_BY_ID
+from lapor_sync.sandbox.world import SandboxWorld
 
 
 def auth_headers(institution_id: str = "18") -> dict[str, str]:
@@ -50,3 +53,48 @@ class SandboxClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Reader(Protocol):
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+
+def mirror_differences(
+    store: _Reader, world: SandboxWorld, account: str, institution_id: str
+) -> list[str]:
+    """How an account's mirror differs from what the sandbox shows that account: missing
+    or extra complaint ids, another version or status, another number of follow-ups.
+    Empty when they are equal. ``store`` is any connection to a lapor-sync store (only
+    read); the lines name ids and counts, never contents."""
+    rows = store.execute(
+        "SELECT remote_id, updated_at, status_name FROM remote_complaints WHERE account = ?",
+        [account],
+    ).fetchall()
+    mirrored = {str(r[0]): (str(r[1]), str(r[2])) for r in rows}
+    counts = dict(
+        store.execute(
+            "SELECT complaint_id, count(*) FROM remote_followups WHERE account = ? "
+            "GROUP BY complaint_id",
+            [account],
+        ).fetchall()
+    )
+    out: list[str] = []
+    visible = {str(i) for i in world.visible_ids(institution_id)}
+    out += [f"complaint {i} mirrored but not visible" for i in sorted(set(mirrored) - visible)]
+    for cid in world.visible_ids(institution_id):
+        key = str(cid)
+        if key not in mirrored:
+            out.append(f"complaint {cid} missing")
+            continue
+        record = world.complaint(cid)
+        stamp, status = mirrored[key]
+        if stamp != record.updated_at.isoformat():
+            out.append(f"complaint {cid} at version {stamp}, sandbox {record.updated_at}")
+        seen = world.status_seen_by(cid, institution_id)[1]
+        if status != seen:
+            out.append(f"complaint {cid} status {status!r}, sandbox {seen!r}")
+        if counts.get(key, 0) != len(record.followups):
+            out.append(
+                f"complaint {cid}: {counts.get(key, 0)} follow-ups, sandbox {len(record.followups)}"
+            )
+    return out

@@ -176,21 +176,32 @@ class Puller:
         """Keyset walk, pipelined one page deep.
 
         The next page's ``updated_from`` is this page's last timestamp, known as soon as
-        this page is listed; so the next page is listed and its details start downloading
-        before this page is committed, and the worker threads never wait for SQLite.
-        Pages are still committed strictly in order.
+        this page is listed; so the next page is listed and its downloads start before
+        this page is committed, and the worker threads never wait for SQLite.
+
+        Commit order (the no-loss rule): a page is committed only after every page before
+        it was committed, and nothing is committed after a page that failed. At most two
+        pages are open at a time: ``pending`` (downloading, next to commit) and the page
+        just listed. When committing ``pending`` fails (a detail or follow-up request ran
+        out of retries, a local error), the page listed after it is dropped, never
+        committed: its cursor would pass the failed page. When *listing* fails, ``pending``
+        is complete and next in order, so it may still be committed.
         """
         position = start
         pending: _PendingPage | None = None
-        current: _PendingPage | None = None
         try:
             while True:
-                listing = self._list(position, 1)
+                try:
+                    listing = self._list(position, 1)
+                    listed = self._begin_page(listing.page.items, listing.invalid)
+                except Exception:
+                    self._rescue(pending)
+                    pending = None
+                    raise
+                previous, pending = pending, listed
+                if previous is not None:
+                    self._finish_page(previous)  # on failure, ``pending`` is dropped below
                 items = listing.page.items
-                current = self._begin_page(items, listing.invalid)
-                done, pending, current = pending, current, None
-                if done is not None:
-                    self._finish_page(done)
                 if not listing.page.has_next or not items:
                     break
                 if self._should_stop():
@@ -198,8 +209,8 @@ class Puller:
                     self.summary.interrupted = True
                     break
                 if all(i.updated_at == position for i in items):
-                    done, pending = pending, None
-                    self._finish_page(done)  # tie groups are walked without pipelining
+                    tie_page, pending = pending, None
+                    self._finish_page(tie_page)  # tie groups are walked without pipelining
                     after_group = self._walk_tie_group(position, items)
                     if after_group is None:
                         break
@@ -207,21 +218,24 @@ class Puller:
                 else:
                     position = items[-1].updated_at
             if pending is not None:
-                done, pending = pending, None
-                self._finish_page(done)
+                last, pending = pending, None
+                self._finish_page(last)
         except BaseException:
-            # Keep what was fetched cleanly before the failure; the failed page commits
-            # nothing, and a page still downloading is dropped.
-            if current is not None:
-                current.cancel()
             if pending is not None:
-                with contextlib.suppress(Exception):
-                    self._finish_page(pending)
+                pending.cancel()  # listed after a page that failed: commits nothing
             raise
         if self.summary.interrupted:
             return
         self._verify_tie_groups()
         self._commit_cursor(final=True)
+
+    def _rescue(self, page: _PendingPage | None) -> None:
+        """Commit ``page`` (every page before it is committed) when the walk cannot go on;
+        if its own downloads fail too it commits nothing, and the first error is kept."""
+        if page is None:
+            return
+        with contextlib.suppress(Exception):
+            self._finish_page(page)
 
     def _walk_tie_group(
         self, stamp: datetime, first_page: Sequence[ComplaintSummary]
