@@ -19,6 +19,8 @@ Invariants:
 - the cursor is a server timestamp, only moves forward, and is committed in the same
   transaction as the page it covers — it never passes data that is not committed;
 - a page is all-or-nothing: a failure while fetching or writing it commits nothing of it;
+- pages commit in order: a page is committed only when every page before it is, and
+  nothing is committed after a page that failed (see ``_walk``);
 - a malformed record is quarantined (reason without personal data) and the run goes on;
   quarantined complaints are retried on later pulls;
 - each run starts ``lookback`` before the cursor, so late commits and ties are re-read.
