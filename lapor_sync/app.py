@@ -20,6 +20,7 @@ import sqlite_utils
 
 from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError, describe
+from lapor_sync.lapor.auth import HeaderNames, OAuth2Options
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import get_logger, log_run_summary
@@ -72,6 +73,17 @@ def make_client(
 ) -> LaporClient:
     account = settings.account(account_name)
     http = settings.http
+    auth = account.auth
+    oauth2 = None
+    if auth.is_oauth2 and auth.token_url is not None:
+        oauth2 = OAuth2Options(
+            token_url=auth.token_url,
+            client_id=account.client_id.get_secret_value(),
+            client_secret=account.client_secret.get_secret_value(),
+            scope=auth.scope,
+            client_auth=auth.client_auth,
+            renew_before=auth.renew_before_seconds,
+        )
     options = ClientOptions(
         base_url=account.base_url,
         api_key=account.api_key.get_secret_value(),
@@ -85,6 +97,8 @@ def make_client(
         concurrency=http.concurrency,
         ca_bundle=str(http.ca_bundle) if http.ca_bundle else None,
         user_agent=http.user_agent,
+        header_names=HeaderNames(auth.key_header, auth.key_scheme, auth.token_header),
+        oauth2=oauth2,
     )
     kwargs: dict[str, Any] = {"on_request": on_request, "clock": clock}
     if sleep is not None:
@@ -103,6 +117,7 @@ def open_app(
         # Known secrets are masked in every log line, whatever path they take to get there.
         register_secret(account.api_key.get_secret_value())
         register_secret(account.token.get_secret_value())
+        register_secret(account.client_secret.get_secret_value())
     db = open_database(settings.store.path)
     clients = {
         a.name: make_client(settings, a.name, sleep=sleep, on_request=on_request, clock=clock)

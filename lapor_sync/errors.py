@@ -134,6 +134,8 @@ def describe(error: BaseException) -> str:
     if isinstance(error, RemoteError) and error.endpoint:
         where = f" ({error.endpoint}"
         where += f", HTTP {error.status})" if error.status else ")"
+    if isinstance(error, AuthError) and error.endpoint == "token":
+        return f"The API gateway's token endpoint refused the client credentials{where}: {error}."
     if isinstance(error, AuthError):
         return (
             f"SP4N-LAPOR! refused the credentials{where}: check the account's API key and "

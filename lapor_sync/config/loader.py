@@ -215,10 +215,19 @@ def _resolve_secrets(
         base_url = account.get("base_url")
         host = _host_of(base_url) if isinstance(base_url, str) else None
         loopback = _is_loopback(host) if host else None
-        for field in ("api_key", "token"):
-            raw = account.get(field)
+        auth = account.get("auth")
+        auth = auth if isinstance(auth, dict) else {}
+        sources: list[tuple[str, Any, Loc]] = [
+            (field, account.get(field), ("accounts", i, field)) for field in ("api_key", "token")
+        ]
+        if auth.get("scheme") == "oauth2":
+            sources += [
+                (f"auth.{f}", auth.get(f), ("accounts", i, "auth", f))
+                for f in ("client_id", "client_secret")
+            ]
+        for field, raw, loc in sources:
             if raw is None:
-                continue  # "is required" comes from pass 1
+                continue  # "is required" comes from pass 1 (or the auth check)
             try:
                 spec = SecretSpec.model_validate(raw, context=context)
             except ValidationError:
@@ -232,7 +241,7 @@ def _resolve_secrets(
                 if problem.missing and not enabled:
                     secret = SecretStr("")  # a disabled account may lack its secrets
                 else:
-                    problems.append((("accounts", i, field, problem.key), problem.message))
+                    problems.append(((*loc, problem.key), problem.message))
                     continue
             resolved[(i, field)] = (secret, spec.origin())
     _resolve_web_secret(data, env, context, resolve, resolved, problems)
@@ -317,6 +326,14 @@ def _cross_checks(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     _unique(accounts, "institution_id", "accounts", "institution_id", problems)
     known = ", ".join(names) or "none"
 
+    for i, account in accounts:
+        auth = account.get("auth")
+        oauth2 = isinstance(auth, dict) and auth.get("scheme") == "oauth2"
+        if account.get("api_key") is None and not oauth2:
+            problems.append(
+                (("accounts", i, "api_key"), 'is required (unless auth.scheme = "oauth2")')
+            )
+
     opds = list(_tables(data.get("opd")))
     _unique(opds, "code", "opd", "OPD code", problems)
     _unique(opds, "institution_id", "opd", "institution_id", problems)
@@ -383,16 +400,25 @@ def _unique(
 def _build(document: ConfigFile, secrets: _Resolved, config_path: Path) -> Settings:
     accounts = []
     for i, cfg in enumerate(document.accounts):
-        api_key, api_key_origin = secrets[(i, "api_key")]
+        api_key, api_key_origin = secrets.get((i, "api_key"), (SecretStr(""), None))
         token, token_origin = secrets[(i, "token")]
-        fields = cfg.model_dump(exclude={"api_key", "token"})
+        client_id, client_id_origin = secrets.get((i, "auth.client_id"), (SecretStr(""), None))
+        client_secret, client_secret_origin = secrets.get(
+            (i, "auth.client_secret"), (SecretStr(""), None)
+        )
+        fields = cfg.model_dump(exclude={"api_key", "token", "auth"})
         accounts.append(
             Account(
                 **fields,
+                auth=cfg.auth,
                 api_key=api_key,
                 token=token,
                 api_key_origin=api_key_origin,
                 token_origin=token_origin,
+                client_id=client_id,
+                client_secret=client_secret,
+                client_id_origin=client_id_origin,
+                client_secret_origin=client_secret_origin,
             )
         )
     local = document.local

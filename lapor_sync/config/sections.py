@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from lapor_sync import __version__
+from lapor_sync.config.auth_section import AccountAuth
 from lapor_sync.config.fields import (
     ChannelName,
     ConfigDate,
@@ -98,6 +99,7 @@ class _AccountBase(Section):
     base_url: str
     page_size: Annotated[int, _int(1, 100)] = 100
     enabled: StrictBool = True
+    auth: AccountAuth = Field(default_factory=AccountAuth)
 
     @field_validator("base_url")
     @classmethod
@@ -115,9 +117,13 @@ class _AccountBase(Section):
 
 
 class AccountConfig(_AccountBase):
-    """One [[accounts]] table as written: secrets are still only references."""
+    """One [[accounts]] table as written: secrets are still only references.
 
-    api_key: SecretSpec
+    ``api_key`` may be left out only with ``auth.scheme = "oauth2"`` (checked in the loader,
+    where the error can name the key).
+    """
+
+    api_key: SecretSpec | None = None
     token: SecretSpec
 
 
@@ -125,13 +131,19 @@ class Account(_AccountBase):
     """A SP4N-LAPOR! instansi account with its secrets read.
 
     ``api_key`` and ``token`` are empty only for a disabled account whose secret source
-    was missing at load time. ``*_origin`` says where each came from (no secret in it).
+    was missing at load time, or (``api_key``) when ``auth.scheme = "oauth2"`` and none was
+    given. ``client_id``/``client_secret`` are set only for oauth2. ``*_origin`` says where
+    each came from (no secret in it).
     """
 
     api_key: SecretStr
     token: SecretStr
-    api_key_origin: SecretOrigin
+    api_key_origin: SecretOrigin | None
     token_origin: SecretOrigin
+    client_id: SecretStr = SecretStr("")
+    client_secret: SecretStr = SecretStr("")
+    client_id_origin: SecretOrigin | None = None
+    client_secret_origin: SecretOrigin | None = None
 
 
 class Opd(Section):

@@ -140,9 +140,14 @@ class Settings(Section):
         problems: list[str] = []
         if not is_loopback_host(url_host(new_url)):
             for i, account in enumerate(self.accounts):
-                for field in ("api_key", "token"):
-                    origin = account.api_key_origin if field == "api_key" else account.token_origin
-                    if origin.kind == "value":
+                origins = {
+                    "api_key": account.api_key_origin,
+                    "token": account.token_origin,
+                    "auth.client_id": account.client_id_origin,
+                    "auth.client_secret": account.client_secret_origin,
+                }
+                for field, origin in origins.items():
+                    if origin is not None and origin.kind == "value":
                         problems.append(
                             f"accounts[{i}].{field}.value: a plain value is allowed only when "
                             "base_url is a loopback sandbox address"

@@ -11,7 +11,8 @@ Behaviour, by kind of request:
   ``RetryableRemoteError``; any failure after the request may have been received (read
   timeout, reset, 5xx, an unreadable answer) raises ``AmbiguousWriteError`` and the caller
   must look the record up before sending again.
-- 401 raises ``AuthError`` at once; 403 ``ForbiddenError`` (this record is not ours to
+- 401 raises ``AuthError``: at once with a static key; with OAuth2 (lapor/auth.py) after
+  one more attempt with a renewed token, since an access token may be revoked early. 403 ``ForbiddenError`` (this record is not ours to
   touch); 404 ``NotFoundError``; 422 ``RejectedError``.
 
 Invariants: credentials travel only in headers (never URLs); the session never has TLS
@@ -57,6 +58,14 @@ from lapor_sync.errors import (
 )
 from lapor_sync.lapor import envelope as answers
 from lapor_sync.lapor import wire
+from lapor_sync.lapor.auth import (
+    TOKEN_ENDPOINT,
+    Credentials,
+    HeaderNames,
+    OAuth2Credentials,
+    OAuth2Options,
+    StaticCredentials,
+)
 from lapor_sync.timeutil import WIB
 
 _R = TypeVar("_R")
@@ -68,7 +77,11 @@ code as text or an error class name. Feeds metrics."""
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """Everything a client needs. ``api_key`` and ``token`` are secrets (repr hides them)."""
+    """Everything a client needs. ``api_key`` and ``token`` are secrets (repr hides them).
+
+    With ``oauth2`` set, the gateway credential is an access token fetched with those
+    client credentials and ``api_key`` is unused.
+    """
 
     base_url: str
     api_key: str = field(repr=False)
@@ -82,6 +95,8 @@ class ClientOptions:
     concurrency: int = 4
     ca_bundle: str | None = None
     user_agent: str = "lapor-sync"
+    header_names: HeaderNames = field(default_factory=HeaderNames)
+    oauth2: OAuth2Options | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,7 @@ class LaporClient:
         clock: Callable[[], datetime] = lambda: datetime.now(WIB),
         on_request: RequestHook | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._options = options
         self._base = options.base_url.rstrip("/") + "/"
@@ -151,19 +167,54 @@ class LaporClient:
         )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        # Credentials go with each request (lapor/auth.py), never into session defaults,
+        # so a renewed token replaces the old one for every worker at once.
         self._session.headers.update(
-            {
-                "Authorization": f"Bearer {options.api_key}",
-                "token": options.token,
-                "Accept": "application/json",
-                "User-Agent": options.user_agent,
-            }
+            {"Accept": "application/json", "User-Agent": options.user_agent}
         )
         # Passed with every request too: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in
         # the environment override a session-level setting, which would silently ignore
         # the configured http.ca_bundle. There is no way to turn verification off.
         self._verify: str | bool = options.ca_bundle or True
         self._session.verify = self._verify
+        self.credentials: Credentials = self._make_credentials(options, monotonic)
+
+    def _make_credentials(
+        self, options: ClientOptions, monotonic: Callable[[], float]
+    ) -> Credentials:
+        if options.oauth2 is None:
+            return StaticCredentials(options.header_names, options.api_key, options.token)
+        return OAuth2Credentials(
+            options.header_names,
+            options.oauth2,
+            options.token,
+            self._post_token_form,
+            monotonic=monotonic,
+        )
+
+    def _post_token_form(
+        self, url: str, form: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        started = time.perf_counter()
+        self.stats.count(TOKEN_ENDPOINT)
+        outcome = "error"
+        try:
+            response = self._session.post(
+                url,
+                data=dict(form),
+                headers=dict(headers),
+                timeout=(self._options.connect_timeout, self._options.read_timeout),
+                allow_redirects=False,
+                verify=self._verify,
+            )
+            outcome = str(response.status_code)
+            return response.status_code, response.content
+        except requests.RequestException as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            if self._on_request is not None:
+                self._on_request(TOKEN_ENDPOINT, outcome, time.perf_counter() - started)
 
     def __repr__(self) -> str:
         return f"LaporClient(base_url={self._options.base_url!r})"
@@ -325,6 +376,30 @@ class LaporClient:
         params: Mapping[str, str | int] | None = None,
         json_body: dict[str, Any] | None = None,
     ) -> tuple[int, bytes, float | None]:
+        """One request; after a 401, ONE more with renewed credentials (lapor/auth.py)."""
+        presented = self.credentials.current()
+        status, body, retry_after = self._send_once(
+            method, endpoint, path, presented.headers, params=params, json_body=json_body
+        )
+        if status == 401 and self.credentials.after_unauthorized(presented):
+            # A 401 is the gateway's refusal before the service saw the request, so
+            # sending a write again here cannot apply it twice.
+            presented = self.credentials.current()
+            status, body, retry_after = self._send_once(
+                method, endpoint, path, presented.headers, params=params, json_body=json_body
+            )
+        return status, body, retry_after
+
+    def _send_once(
+        self,
+        method: str,
+        endpoint: str,
+        path: str,
+        headers: Mapping[str, str],
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> tuple[int, bytes, float | None]:
         url = urljoin(self._base, path)
         started = time.perf_counter()
         self.stats.count(endpoint)
@@ -335,6 +410,7 @@ class LaporClient:
                 url,
                 params=params,
                 json=json_body,
+                headers=dict(headers),
                 timeout=(self._options.connect_timeout, self._options.read_timeout),
                 allow_redirects=False,
                 verify=self._verify,

@@ -18,6 +18,9 @@ and there is no authentication). Requests here are never faulted and never count
     POST   /_sandbox/faults/clear             {"kind": "list"} or {} for all; also DELETE /faults
     POST   /_sandbox/settings                 {"create_response_shape": "rotate",
                                                "auto_verify": true, ...} (process.py)
+    GET    /_sandbox/gateway                  credential header names, OAuth2 token counts
+    POST   /_sandbox/gateway                  {"key_header": "auth", "token_lifetime": 60, ...}
+    POST   /_sandbox/gateway/revoke           every issued access token becomes invalid
     POST   /_sandbox/seed                     {"complaints": 200, "same_updated_at": 0}
     GET    /_sandbox/complaints?tag=&search=  matching ids
     POST   /_sandbox/complaints               {"title", "content", "channel", "created_by", ...}
@@ -85,6 +88,9 @@ def _dispatch(world: SandboxWorld, method: str, path: str, params: dict[str, str
         ("POST", "/faults/clear"): lambda: _run(world.faults.clear, data.get("kind")),
         ("DELETE", "/faults"): lambda: _run(world.faults.clear, params.get("kind")),
         ("POST", "/settings"): lambda: _run(world.configure, **data),
+        ("GET", "/gateway"): lambda: (200, world.gateway.describe()),
+        ("POST", "/gateway"): lambda: _run(world.gateway.configure, **data),
+        ("POST", "/gateway/revoke"): lambda: _run(world.gateway.revoke_all),
         ("POST", "/seed"): lambda: (200, {"ok": True, "ids": seed_world(
             world, complaints=int(data.get("complaints", 200)),
             same_updated_at=int(data.get("same_updated_at", 0)))}),

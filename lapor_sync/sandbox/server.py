@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from lapor_sync.sandbox import api, render
 from lapor_sync.sandbox.control import handle as control_handle
 from lapor_sync.sandbox.faults import Decision
+from lapor_sync.sandbox.gateway import TOKEN_PATH
 from lapor_sync.sandbox.world import SandboxWorld
 
 MAX_BODY = 32 * 1024 * 1024
@@ -176,6 +177,10 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = control_handle(
                     self.sandbox.world, self.command, path[len("/_sandbox"):], params, body)
                 self._send_json(status, payload)
+            elif path == TOKEN_PATH and self.command == "POST":
+                status, payload = self.sandbox.world.gateway.token(
+                    self._header_map(), self._read_body())
+                self._send_json(status, payload)
             else:
                 self._api(path, params)
         except (ConnectionError, TimeoutError):
@@ -226,8 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = "Not Found" if route.status == 404 else "Method Not Allowed"
             self._send_json(route.status, {"success": False, "message": message, "errors": {}})
             return route.status
-        account = world.authenticate(
-            self._bearer(), self.headers.get("token", ""))
+        account = world.gateway.authenticate(self._header_map())
         if account is None:
             self._send_json(401, {"success": False, "message": "Unauthenticated.",
                                   "errors": {"auth": ["API key atau token tidak valid."]}})
@@ -251,10 +255,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(resp.status, payload)
         return resp.status
 
-    def _bearer(self) -> str:
-        value = self.headers.get("Authorization", "")
-        scheme, _, credential = value.partition(" ")
-        return credential.strip() if scheme.lower() == "bearer" else ""
+    def _header_map(self) -> dict[str, str]:
+        """Request headers by lower-cased name (HTTP field names are case-insensitive)."""
+        return {k.lower(): v for k, v in self.headers.items()}
 
     def _base_url(self) -> str:
         host = self.headers.get("Host") or f"{self.sandbox.host_for_url}:{self.sandbox.port}"

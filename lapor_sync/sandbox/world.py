@@ -23,7 +23,6 @@ deep copy that tests may keep.
 from __future__ import annotations
 
 import copy
-import hmac
 import random
 import threading
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from typing import Any
 
 from lapor_sync.sandbox import masters
 from lapor_sync.sandbox.faults import FaultInjector
+from lapor_sync.sandbox.gateway import SandboxGateway
 from lapor_sync.sandbox.index import ListingIndex, key_of
 from lapor_sync.sandbox.masters import Account, institution_name, scope_of
 from lapor_sync.sandbox.process import Simulation, SimulationSettings
@@ -86,6 +86,7 @@ class SandboxWorld:
         self.calendar = calendar or WorkingCalendar()
         self.faults = FaultInjector(seed)
         self.stats = Stats()
+        self.gateway = SandboxGateway()  # credential header names and OAuth2 tokens
         self._create_shape = create_response_shape
         self._rotation = 0
         self._now = _aware(start)
@@ -180,16 +181,6 @@ class SandboxWorld:
     @property
     def accounts(self) -> tuple[Account, ...]:
         return masters.ACCOUNTS
-
-    def authenticate(self, api_key: str, token: str) -> Account | None:
-        """The account whose api key AND token both match, or None."""
-        found = None
-        for account in masters.ACCOUNTS:
-            key_ok = hmac.compare_digest(account.api_key.encode(), api_key.encode())
-            token_ok = hmac.compare_digest(account.token.encode(), token.encode())
-            if key_ok and token_ok:
-                found = account
-        return found
 
     @staticmethod
     def credentials(institution_id: str) -> tuple[str, str]:
