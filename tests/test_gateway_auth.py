@@ -86,7 +86,9 @@ def query() -> ListQuery:
     return ListQuery(updated_from=datetime(2020, 1, 1, tzinfo=WIB), page=1, page_size=5)
 
 
-def test_first_use_fetches_one_token_and_reuses_it(world: SandboxWorld, server: SandboxServer) -> None:
+def test_first_use_fetches_one_token_and_reuses_it(
+    world: SandboxWorld, server: SandboxServer
+) -> None:
     issued = world.gateway.tokens_issued
     client = oauth_client(server)
     assert world.gateway.tokens_issued == issued  # nothing fetched before the first request

@@ -12,8 +12,8 @@ Behaviour, by kind of request:
   timeout, reset, 5xx, an unreadable answer) raises ``AmbiguousWriteError`` and the caller
   must look the record up before sending again.
 - 401 raises ``AuthError``: at once with a static key; with OAuth2 (lapor/auth.py) after
-  one more attempt with a renewed token, since an access token may be revoked early. 403 ``ForbiddenError`` (this record is not ours to
-  touch); 404 ``NotFoundError``; 422 ``RejectedError``.
+  one more attempt with a renewed token, since an access token may be revoked early.
+  403 ``ForbiddenError`` (this record is not ours to touch); 404 ``NotFoundError``; 422 ``RejectedError``.
 
 Invariants: credentials travel only in headers (never URLs); the session never has TLS
 verification off; no exception or log line carries a credential, a body, or a query value
