@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from lapor_sync import __version__
-from lapor_sync.cli.common import NETWORK_COMMANDS, CliState
+from lapor_sync.cli.common import NETWORK_COMMANDS, WEB_SECRET_COMMANDS, CliState
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +33,7 @@ def cli(
         log_format,
         log_level,
         needs_secrets=ctx.invoked_subcommand in NETWORK_COMMANDS,
+        needs_web_secret=ctx.invoked_subcommand in WEB_SECRET_COMMANDS,
     )
 
 
@@ -61,6 +62,10 @@ def _register() -> None:
     from lapor_sync.cli.sandbox_cmd import sandbox_command
 
     cli.add_command(sandbox_command)
+    from lapor_sync.cli.user_cmds import audit_command, user_group
+
+    cli.add_command(user_group)
+    cli.add_command(audit_command)
 
 
 _register()

@@ -30,6 +30,8 @@ R = TypeVar("R")
 # overdue, conflicts, status, local, outbox, backup …) work from a plain shell, without
 # the service's credentials (for example systemd's LoadCredential).
 NETWORK_COMMANDS = frozenset({"pull", "push", "run", "sync", "demo", "sandbox"})
+# The portal needs only its own session secret, not the SP4N-LAPOR! credentials.
+WEB_SECRET_COMMANDS = frozenset({"web"})
 
 
 @dataclass
@@ -38,11 +40,16 @@ class CliState:
     log_format: str | None
     log_level: str | None
     needs_secrets: bool = True
+    needs_web_secret: bool = False
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config_path, resolve_secrets=self.needs_secrets)
+            self._settings = load_settings(
+                self.config_path,
+                resolve_secrets=self.needs_secrets,
+                resolve_web_secret=self.needs_secrets or self.needs_web_secret,
+            )
             configure_logging(
                 fmt=self.log_format or self._settings.daemon.log_format,  # type: ignore[arg-type]
                 level=self.log_level or self._settings.daemon.log_level,

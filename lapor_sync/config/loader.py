@@ -115,6 +115,7 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     *,
     resolve_secrets: bool = True,
+    resolve_web_secret: bool | None = None,
 ) -> Settings:
     """Load and validate the configuration. Raises ``ConfigError`` listing every problem.
 
@@ -122,7 +123,8 @@ def load_settings(
     ``os.environ``; secrets named by ``env =`` and ``$CREDENTIALS_DIRECTORY`` come from it.
     ``resolve_secrets=False`` is for commands that never talk to SP4N-LAPOR! (log, overdue,
     status …): they then work from a shell without the service's credentials; secrets stay
-    empty, and the rules on plain values still apply.
+    empty, and the rules on plain values still apply. ``resolve_web_secret`` (default: as
+    ``resolve_secrets``) reads ``web.session_secret``: the portal needs only that one.
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     if path is None:
@@ -158,7 +160,13 @@ def load_settings(
             ],
             source=source,
         )
-    return settings_from_dict(data, config_path=path, env=environ, resolve_secrets=resolve_secrets)
+    return settings_from_dict(
+        data,
+        config_path=path,
+        env=environ,
+        resolve_secrets=resolve_secrets,
+        resolve_web_secret=resolve_web_secret,
+    )
 
 
 def settings_from_dict(
@@ -167,6 +175,7 @@ def settings_from_dict(
     config_path: Path,
     env: Mapping[str, str] | None = None,
     resolve_secrets: bool = True,
+    resolve_web_secret: bool | None = None,
 ) -> Settings:
     """Validate an already parsed document as if read from ``config_path``.
 
@@ -185,7 +194,10 @@ def settings_from_dict(
         errors = exc.errors(include_input=False, include_url=False)
         problems += [pydantic_problem(e, ConfigFile) for e in errors]
 
-    secrets, secret_problems = _resolve_secrets(data, environ, context, resolve_secrets)
+    web_secret = resolve_secrets if resolve_web_secret is None else resolve_web_secret
+    secrets, secret_problems = _resolve_secrets(
+        data, environ, context, resolve_secrets, web_secret
+    )
     problems += secret_problems
     problems += _cross_checks(data)
 
@@ -205,7 +217,11 @@ MIN_SESSION_SECRET_CHARS = 32
 
 
 def _resolve_secrets(
-    data: Mapping[str, Any], env: Mapping[str, str], context: dict[str, Path], resolve: bool
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    context: dict[str, Path],
+    resolve: bool,
+    resolve_web: bool,
 ) -> tuple[_Resolved, list[tuple[Loc, str]]]:
     resolved: _Resolved = {}
     problems: list[tuple[Loc, str]] = []
@@ -244,7 +260,7 @@ def _resolve_secrets(
                     problems.append(((*loc, problem.key), problem.message))
                     continue
             resolved[(i, field)] = (secret, spec.origin())
-    _resolve_web_secret(data, env, context, resolve, resolved, problems)
+    _resolve_web_secret(data, env, context, resolve_web, resolved, problems)
     return resolved, problems
 
 

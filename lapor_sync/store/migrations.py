@@ -429,3 +429,63 @@ def _journal_facts_for_deadlines(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="0006_portal_users_sessions_access")
+def _portal_users_sessions_access(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Accounts of the portal (lapor-sync web). ``password_hash`` is an Argon2id hash;
+        -- the password itself is never stored. ``opds``: the OPD codes of a liaison,
+        -- space-separated (empty for the other roles).
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'liaison', 'operator', 'viewer')),
+            opds TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            must_change_password INTEGER NOT NULL DEFAULT 0 CHECK (must_change_password IN (0, 1)),
+            disabled_at TEXT,
+            created_at TEXT NOT NULL,
+            last_login_at TEXT,
+            last_seen_home_at TEXT
+        );
+
+        -- Server-side portal sessions. The cookie carries a random token; only its SHA-256
+        -- is kept, so a copy of the database does not hold usable sessions.
+        CREATE TABLE web_sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            address TEXT
+        );
+        CREATE INDEX web_sessions_user ON web_sessions (user_id);
+
+        -- Failed logins in a row, per account name ('user') and per client address ('address').
+        CREATE TABLE login_failures (
+            scope TEXT NOT NULL CHECK (scope IN ('user', 'address')),
+            key TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failure_at TEXT NOT NULL,
+            locked_until TEXT,
+            PRIMARY KEY (scope, key)
+        );
+
+        -- Every portal view or export that showed personal data: who, when, which
+        -- complaint, what was shown (UU 27/2022). Append-only; names what, never the data.
+        CREATE TABLE access_journal (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            ticket_ref TEXT NOT NULL,
+            view TEXT NOT NULL,
+            shown TEXT NOT NULL,
+            address TEXT
+        );
+        CREATE INDEX access_journal_at ON access_journal (at);
+        CREATE INDEX access_journal_ticket ON access_journal (ticket_ref, at);
+        """,
+    )
