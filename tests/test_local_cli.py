@@ -277,13 +277,47 @@ def test_show_hides_personal_data_unless_asked(config_path: Path) -> None:
     assert ref in shown.output and "Jalan berlubang" in shown.output
     assert "BMBK — Dinas Bina Marga" in shown.output
     assert "belum tertaut" in shown.output
-    assert "create_complaint pending" in shown.output and "post_followup pending" in shown.output
+    assert "laporan: menunggu dikirim" in shown.output
+    assert "tindak lanjut: menunggu dikirim" in shown.output
+    assert re.search(r"^Status +Sudah ditindaklanjuti$", shown.output, re.M)
+    for raw in ("create_complaint", "post_followup", "pending", "answered", "whatsapp"):
+        assert raw not in shown.output
     for personal in (NAME, PHONE, EMAIL, "Jalan di depan SD rusak"):
         assert personal not in shown.output
     full = local(config_path, "show", ref, "--with-personal-data")
     for personal in (NAME, PHONE, EMAIL, "Jalan di depan SD rusak"):
         assert personal in full.output
-    assert local(config_path, "show", "LPG-2026-999999").exit_code == 1
+    missing = local(config_path, "show", "LPG-2026-999999")
+    assert missing.exit_code == 1
+    assert "Tidak ada tiket dengan referensi atau Tracking ID LPG-2026-999999" in missing.output
+
+
+NIK = "3201012345670001"
+
+
+@pytest.mark.parametrize(
+    ("title", "extra", "hidden", "shown"),
+    [
+        (f"KTP {NIK} ditolak", (), NIK, "KTP [NIK] ditolak"),
+        (f"Hubungi {PHONE} soal jalan", (), PHONE, "Hubungi [TELEPON] soal jalan"),
+        (f"Balas ke {EMAIL}", (), EMAIL, "Balas ke [EMAIL]"),
+        ("Pungutan liar oleh kepala sekolah", ("--secret",), "Pungutan liar", "(rahasia)"),
+    ],
+)
+def test_show_masks_titles_as_the_reports_do(
+    config_path: Path, title: str, extra: tuple[str, ...], hidden: str, shown: str
+) -> None:
+    added = local(
+        config_path, "add", "--channel", "sms", "--title", title, "--content", "Isi", *extra
+    )
+    assert added.exit_code == 0, added.output
+    ref = re.search(r"LPG-\d{4}-\d{6}", added.output).group(0)  # type: ignore[union-attr]
+    plain = local(config_path, "show", ref)
+    assert plain.exit_code == 0, plain.output
+    assert hidden not in plain.output
+    assert f"Judul  {shown}" in re.sub(r"Judul +", "Judul  ", plain.output)
+    full = local(config_path, "show", ref, "--with-personal-data")
+    assert title in full.output
 
 
 # --- outbox -------------------------------------------------------------------------------

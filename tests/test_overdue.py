@@ -31,14 +31,13 @@ from lapor_sync.cli import common
 from lapor_sync.cli.common import CliState
 from lapor_sync.cli.overdue_cmd import overdue_command
 from lapor_sync.config import Settings, load_settings
+from lapor_sync.glossary import indonesian_date, stage_label
 from lapor_sync.report.overdue import (
     CSV_HEADERS,
-    indonesian_date,
     overdue_rows,
     render_csv,
     render_json,
     render_table,
-    stage_label,
 )
 from lapor_sync.sla.deadlines import recompute_deadlines
 from lapor_sync.store.db import open_database

@@ -20,6 +20,15 @@ import sqlite_utils
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
 from lapor_sync.config import Settings
 from lapor_sync.domain import ComplaintState
+from lapor_sync.glossary import (
+    channel_label,
+    origin_label,
+    outbox_kind_label,
+    outbox_state_label,
+    shown_title,
+    state_label,
+    yes_no,
+)
 from lapor_sync.local.csv_fields import (
     CHANNEL_HINT,
     FUTURE_TOLERANCE,
@@ -36,8 +45,6 @@ from lapor_sync.local.register import (
     add_ticket,
     set_status,
 )
-from lapor_sync.redact import redact_text
-from lapor_sync.report.log_view import state_label
 from lapor_sync.timeutil import now_wib
 
 # TicketInput's field names -> the flags an operator typed.
@@ -373,10 +380,6 @@ def _find_ticket(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _yes(value: object) -> str:
-    return "ya" if value else "tidak"
-
-
 @local_group.command("show")
 @click.argument("ref")
 @click.option(
@@ -392,7 +395,7 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
     with state.app() as app:
         ticket = _find_ticket(app.db, ref)
         if ticket is None:
-            fail(f"error: no ticket with reference {ref}", 1)
+            fail(f"Tidak ada tiket dengan referensi atau Tracking ID {ref}.", 1)
             return
         link = app.db.execute(
             "SELECT account, remote_id, tracking_id, linked_at FROM links WHERE ticket_id = ?",
@@ -402,6 +405,14 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
             "SELECT count(*), sum(origin = 'local') FROM local_followups WHERE ticket_id = ?",
             [ticket["id"]],
         ).fetchone()
+        remote = (
+            app.db.execute(
+                "SELECT is_secret FROM remote_complaints WHERE account = ? AND remote_id = ?",
+                [link[0], link[1]],
+            ).fetchone()
+            if link
+            else None
+        )
         outbox = list(
             app.db.query(
                 "SELECT id, kind, state, attempts, next_attempt_at, last_error FROM outbox "
@@ -410,25 +421,32 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
             )
         )
     opd = settings.opd_by_code(ticket["opd_code"]) if ticket["opd_code"] else None
+    # Rahasia on either side counts, as in the reports.
+    secret = bool(ticket["is_secret"]) or bool(remote and remote[0])
+    # Without --with-personal-data the title is shown as the reports show it.
+    title = ticket["title"] if with_personal_data else shown_title(ticket["title"], secret)
     lines = [
         ("Referensi", ticket["ref"] or "(belum ada; diberikan sebelum push)"),
-        ("Asal", f"{ticket['origin']}, saluran {ticket['channel']}"),
+        (
+            "Asal",
+            f"{origin_label(ticket['origin'])}, saluran {channel_label(ticket['channel'])}",
+        ),
         ("Diterima", ticket["received_at"]),
-        ("Status", ticket["status"]),
+        ("Status", state_label(ticket["status"])),
         (
             "OPD",
             f"{opd.code} — {opd.name}" if opd else (ticket["opd_code"] or "(belum ditentukan)"),
         ),
         ("Akun", ticket["account"] or settings.default_account.name),
-        ("Judul", ticket["title"]),
-        ("Anonim", _yes(ticket["is_anonymous"])),
-        ("Rahasia", _yes(ticket["is_secret"])),
+        ("Judul", title),
+        ("Anonim", yes_no(ticket["is_anonymous"])),
+        ("Rahasia", yes_no(secret)),
     ]
     if link:
         lines.append(
             (
                 "SP4N-LAPOR!",
-                f"complaint {link[1]} (akun {link[0]}), Tracking ID {link[2] or '-'}, "
+                f"laporan {link[1]} (akun {link[0]}), Tracking ID {link[2] or '-'}, "
                 f"tertaut {link[3]}",
             )
         )
@@ -445,13 +463,17 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         click.echo(f"{label.ljust(width)}  {value}")
-    click.echo(f"Outbox ({len(outbox)}):")
+    click.echo(f"Kiriman ke SP4N-LAPOR! ({len(outbox)}):")
     if not outbox:
-        click.echo("  (kosong)")
+        click.echo("  (tidak ada)")
     for row in outbox:
-        detail = f"  #{row['id']} {row['kind']} {row['state']}, percobaan {row['attempts']}"
+        detail = (
+            f"  #{row['id']} {outbox_kind_label(row['kind'])}: "
+            f"{outbox_state_label(row['state'])}, percobaan {row['attempts']}"
+        )
         if row["state"] in ("pending", "unknown") and row["next_attempt_at"]:
             detail += f", berikutnya {row['next_attempt_at']}"
         if row["last_error"]:
-            detail += f" — {redact_text(row['last_error'])}"
+            # The reason is technical (English, for the admin): point to where it is read.
+            detail += f"; alasan: lihat lapor-sync outbox (#{row['id']})"
         click.echo(detail)

@@ -8,13 +8,13 @@ from typing import Any
 import click
 
 from lapor_sync.cli.common import CliState, handle_errors, pass_state
+from lapor_sync.glossary import DECISION_LABELS, conflict_label
 from lapor_sync.report.log_view import (
     COLUMNS,
-    CONFLICT_LABELS,
     LogFilter,
+    conflict_value_label,
     log_rows,
     parse_since,
-    state_label,
 )
 from lapor_sync.report.tabular import Format, render
 from lapor_sync.sync.reconcile import ConflictError, resolve_conflict
@@ -99,13 +99,11 @@ def _conflict_rows(db: Any, opd: str | None, show_all: bool) -> list[dict[str, A
             "opd": r["opd_code"] or "-",
             "tiket": r["ref"],
             "tracking_id": r["tracking_id"] or "-",
-            "jenis": CONFLICT_LABELS.get(r["kind"], r["kind"]),
-            "lapor": state_label(r["lapor_value"]),
-            "lokal": state_label(r["local_value"]),
+            "jenis": conflict_label(r["kind"]),
+            "lapor": conflict_value_label(r["lapor_value"]),
+            "lokal": conflict_value_label(r["local_value"]),
             "sejak": r["opened_at"][:16].replace("T", " "),
-            "keputusan": {"lapor": "ikut SP4N-LAPOR!", "local": "ikut data lokal"}.get(
-                r["resolution"] or "", "-"
-            ),
+            "keputusan": DECISION_LABELS.get(r["resolution"] or "", "-"),
         }
         for r in rows
     ]

@@ -52,12 +52,12 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.config import Settings
+from lapor_sync.glossary import NO_OPD_LIAISON, NO_OPD_NAME
 from lapor_sync.report.period import (
     Period,
     Week,
     period_weeks,
 )
-from lapor_sync.report.words import NO_OPD_LIAISON, NO_OPD_NAME
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.sla.timeline import TERMINAL_STATES

@@ -10,48 +10,46 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
+from lapor_sync.config.sections import DEFAULT_STATUS_MAP, status_key
+from lapor_sync.domain import ComplaintState
+from lapor_sync.glossary import (
+    conflict_label,
+    outbox_kind_label,
+    stage_label,
+    state_label,
+)
 from lapor_sync.timeutil import from_db, to_db
 
-STATE_LABELS: Mapping[str, str] = {
-    "received": "Diterima (belum di SP4N-LAPOR!)",
-    "awaiting_verification": "Menunggu verifikasi",
-    "dispositioned": "Terdisposisi",
-    "in_progress": "Sedang diproses",
-    "answered": "Sudah ditindaklanjuti",
-    "closed": "Selesai",
-    "archived": "Diarsipkan",
-    "forwarded": "Diteruskan ke instansi lain",
-    "postponed": "Ditunda",
-}
+StateFor = Callable[[str], str | None]
+"""Maps an SP4N-LAPOR! status name to an internal state (``Settings.state_for_status``)."""
 
-KIND_LABELS: Mapping[str, str] = {
-    "create_complaint": "laporan",
-    "post_followup": "tindak lanjut",
-    "forward": "penerusan",
-}
+_DEFAULT_STATES = {status_key(name): state for name, state in DEFAULT_STATUS_MAP.items()}
 
-CONFLICT_LABELS: Mapping[str, str] = {
-    "unknown_status": "status SP4N-LAPOR! belum dikenal",
-    "both_changed": "status berubah di kedua sisi",
-    "backwards_lapor": "status di SP4N-LAPOR! mundur",
-    "backwards_local": "status lokal mundur",
-    "lapor_decides": "status ini diputuskan SP4N-LAPOR!",
-}
 
-STAGE_LABELS: Mapping[str, str] = {
-    "verification": "Verifikasi SP4N-LAPOR!",
-    "followup": "Tindak lanjut OPD",
-    "reply": "Tanggapan atas balasan pelapor",
-    "closure": "Penutupan",
-    "settlement": "Penyelesaian",
-}
+def _default_state_for(name: str) -> str | None:
+    return _DEFAULT_STATES.get(status_key(name))
+
+
+def remote_status_label(name: str | None, state_for: StateFor = _default_state_for) -> str:
+    """An SP4N-LAPOR! status name as liaisons read it: the glossary's name of its state.
+
+    A name no rule maps is quoted as SP4N-LAPOR!'s own word, so it is never mistaken for
+    one of ours.
+    """
+    if not name:
+        return "-"
+    state = state_for(name)
+    if state is None:
+        return f"'{name}' (status SP4N-LAPOR! belum dikenal)"
+    return state_label(state)
+
 
 COLUMNS = (
     ("waktu", "Waktu (WIB)"),
@@ -63,15 +61,16 @@ COLUMNS = (
 )
 
 
-def state_label(value: str | None) -> str:
-    return STATE_LABELS.get(value or "", value or "-")
-
-
-def describe_event(kind: str, detail: Mapping[str, Any]) -> tuple[str, str]:
-    """(what happened, explanation) in Bahasa Indonesia for one event."""
+def describe_event(
+    kind: str, detail: Mapping[str, Any], state_for: StateFor = _default_state_for
+) -> tuple[str, str]:
+    """(what happened, explanation) in Bahasa Indonesia for one event, glossary names only."""
     d = detail
     if kind == "pulled_new":
-        return "Laporan masuk dari SP4N-LAPOR!", f"Status: {d.get('to_status', '-')}"
+        return (
+            "Laporan masuk dari SP4N-LAPOR!",
+            f"Status: {remote_status_label(d.get('to_status'), state_for)}",
+        )
     if kind == "status_changed":
         if "from_state" in d:
             return (
@@ -80,7 +79,8 @@ def describe_event(kind: str, detail: Mapping[str, Any]) -> tuple[str, str]:
             )
         return (
             "Status berubah di SP4N-LAPOR!",
-            f"{d.get('from_status') or '-'} → {d.get('to_status') or '-'}",
+            f"{remote_status_label(d.get('from_status'), state_for)} → "
+            f"{remote_status_label(d.get('to_status'), state_for)}",
         )
     if kind == "followup_pulled":
         return "Tindak lanjut baru tercatat di SP4N-LAPOR!", ""
@@ -92,22 +92,23 @@ def describe_event(kind: str, detail: Mapping[str, Any]) -> tuple[str, str]:
             f"{state_label(d.get('from_state'))} → {state_label(d.get('to_state'))}",
         )
     if kind == "pushed":
-        return f"Terkirim ke SP4N-LAPOR!: {KIND_LABELS.get(d.get('kind', ''), '-')}", ""
+        return f"Terkirim ke SP4N-LAPOR!: {outbox_kind_label(d.get('kind'))}", ""
     if kind == "push_failed":
         return (
-            f"Pengiriman {KIND_LABELS.get(d.get('kind', ''), '')} tertunda",
+            f"Pengiriman {outbox_kind_label(d.get('kind'))} tertunda",
             "Akan dicoba lagi otomatis; tidak perlu tindakan.",
         )
     if kind == "push_dead":
         return (
-            f"Pengiriman {KIND_LABELS.get(d.get('kind', ''), '')} gagal",
+            f"Pengiriman {outbox_kind_label(d.get('kind'))} gagal",
             "Perlu pemeriksaan admin Diskominfotik (lapor-sync outbox).",
         )
     if kind == "conflict":
         return (
             "Konflik status menunggu keputusan",
-            f"{CONFLICT_LABELS.get(d.get('kind', ''), d.get('kind', ''))}: SP4N-LAPOR! "
-            f"'{_value_label(d.get('lapor_value'))}', lokal '{_value_label(d.get('local_value'))}'",
+            f"{conflict_label(d.get('kind'))}: SP4N-LAPOR! "
+            f"'{conflict_value_label(d.get('lapor_value'))}', "
+            f"lokal '{conflict_value_label(d.get('local_value'))}'",
         )
     if kind == "resolved":
         side = "SP4N-LAPOR!" if d.get("take") == "lapor" else "data lokal"
@@ -116,21 +117,26 @@ def describe_event(kind: str, detail: Mapping[str, Any]) -> tuple[str, str]:
         return "Data dari SP4N-LAPOR! tidak terbaca", "Dikarantina; admin akan memeriksa."
     if kind == "overdue":
         return (
-            f"Terlambat: {STAGE_LABELS.get(d.get('stage', ''), d.get('stage', ''))}",
+            f"Terlambat: {stage_label(d.get('stage', ''), None)}",
             f"{d.get('days_late', '?')} hari kerja lewat batas {d.get('due', '')[:10]}",
         )
     if kind == "near_due":
         return (
-            f"Mendekati batas: {STAGE_LABELS.get(d.get('stage', ''), d.get('stage', ''))}",
+            f"Mendekati batas: {stage_label(d.get('stage', ''), None)}",
             f"Batas waktu {d.get('due', '')[:10]}",
         )
     if kind == "run_failed":
         return "Sinkronisasi gagal", "Admin Diskominfotik sudah diberi tahu lewat log layanan."
-    return kind, ""
+    if kind == "pulled_changed":
+        return "Laporan diperbarui di SP4N-LAPOR!", ""
+    return "Kejadian lain", f"jenis kejadian {kind!r} (belum punya nama)"
 
 
-def _value_label(value: str | None) -> str:
-    return STATE_LABELS.get(value or "", value or "-")
+def conflict_value_label(value: str | None) -> str:
+    """A conflict's side: an internal state, or (unknown_status) SP4N-LAPOR!'s own name."""
+    if value and value not in {s.value for s in ComplaintState}:
+        return remote_status_label(value)
+    return state_label(value)
 
 
 _SINCE = re.compile(r"^(\d+)([hdw])$")
@@ -155,6 +161,7 @@ class LogFilter:
     opd: str | None = None
     ticket: str | None = None
     limit: int = 1000
+    state_for: StateFor = _default_state_for
 
 
 def log_rows(db: sqlite_utils.Database, flt: LogFilter) -> list[dict[str, Any]]:
@@ -177,7 +184,7 @@ def log_rows(db: sqlite_utils.Database, flt: LogFilter) -> list[dict[str, Any]]:
     out = []
     for row in db.query(query, [*params, flt.limit]):
         detail = json.loads(row["detail"] or "{}")
-        what, why = describe_event(row["kind"], detail)
+        what, why = describe_event(row["kind"], detail, flt.state_for)
         if row["kind"] == "pulled_new" and row["origin"] == "local":
             # our own Call Center/walk-in ticket, seen back on SP4N-LAPOR!: not a new complaint
             what = "Laporan lokal tercatat di SP4N-LAPOR!"

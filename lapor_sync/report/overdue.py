@@ -22,10 +22,13 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.config import Settings
-from lapor_sync.report.words import (
+from lapor_sync.glossary import (
     NO_OPD_LIAISON,
     NO_OPD_NAME,
     indonesian_date,
+    indonesian_datetime,
+    lateness_text,
+    stage_label,
 )
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD, OVERDUE, STAGES, open_deadlines
@@ -37,32 +40,6 @@ FORMATS = ("table", "csv", "json")
 # What ``--opd`` accepts for tickets without an OPD (compared upper-cased).
 NO_OPD_CODES = frozenset({NO_OPD.upper(), "-"})
 _MISSING = "-"
-
-
-def stage_label(stage: str, settlement_days: int = 60) -> str:
-    """The Indonesian name of a stage, as liaisons read it."""
-    labels = {
-        "verification": "Verifikasi SP4N-LAPOR!",
-        "followup": "Tindak lanjut OPD",
-        "reply": "Tanggapan atas balasan pelapor",
-        "closure": "Penutupan",
-        "settlement": f"Penyelesaian ({settlement_days} hari)",
-    }
-    return labels.get(stage, stage)
-
-
-def indonesian_datetime(value: datetime) -> str:
-    """``Kamis, 17 April 2025 pukul 09.00 WIB``."""
-    local = value.astimezone(WIB)
-    return f"{indonesian_date(local.date())} pukul {local:%H.%M} WIB"
-
-
-def lateness_text(days_late: int) -> str:
-    if days_late > 0:
-        return f"terlambat {days_late} hari kerja"
-    if days_late == 0:
-        return "jatuh tempo hari ini"
-    return f"jatuh tempo dalam {-days_late} hari kerja"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from lapor_sync.report.words import MONTHS, SHORT_MONTHS
+from lapor_sync.glossary import MONTHS, SHORT_MONTHS
 from lapor_sync.timeutil import wib_date
 
 ALL = "all"

@@ -18,16 +18,15 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.config import Settings
-from lapor_sync.redact import redact_text
+from lapor_sync.glossary import SECRET_TITLE, conflict_label, shown_title
 from lapor_sync.report.figures import opd_key
-from lapor_sync.report.log_view import CONFLICT_LABELS, LogFilter, log_rows, state_label
+from lapor_sync.report.log_view import LogFilter, conflict_value_label, log_rows
 from lapor_sync.report.overdue import OverdueRow, overdue_rows
 from lapor_sync.report.period import Period
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.timeutil import to_db
 
-SECRET_TITLE = "(rahasia)"  # noqa: S105 (a label, not a password)
 EVENT_DAYS = 30  # events shown for ``--period all``
 EVENTS_SHOWN = 100  # per OPD page
 # Asked of ``log_rows`` for a period that has ended: later events come first and are
@@ -76,10 +75,7 @@ def _titles(db: sqlite_utils.Database) -> dict[str, tuple[str, bool]]:
     )
     found = {}
     for ref, title, secret in rows:
-        if secret:
-            found[ref] = (SECRET_TITLE, True)
-        else:
-            found[ref] = (redact_text(" ".join(str(title or "-").split())), False)
+        found[ref] = (shown_title(title, bool(secret)), bool(secret))
     return found
 
 
@@ -100,9 +96,9 @@ def open_conflicts(db: sqlite_utils.Database) -> dict[str, list[dict[str, Any]]]
                 "id": r["id"],
                 "tiket": r["ref"] or "-",
                 "tracking_id": r["tracking_id"] or "(belum ada)",
-                "jenis": CONFLICT_LABELS.get(r["kind"], r["kind"]),
-                "lapor": state_label(r["lapor_value"]),
-                "lokal": state_label(r["local_value"]),
+                "jenis": conflict_label(r["kind"]),
+                "lapor": conflict_value_label(r["lapor_value"]),
+                "lokal": conflict_value_label(r["local_value"]),
                 "sejak": r["opened_at"][:16].replace("T", " "),
             }
         )

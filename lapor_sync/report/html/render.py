@@ -17,12 +17,12 @@ from typing import Any
 import jinja2
 
 from lapor_sync import __version__
+from lapor_sync.glossary import indonesian_datetime
 from lapor_sync.report.figures import OpdFigures, ReportFigures
 from lapor_sync.report.html import charts
 from lapor_sync.report.html.exports import render_csv, render_json
 from lapor_sync.report.html.numbers import compact, number, percent
 from lapor_sync.report.html.pages import EventList, EventWindow, WorkItem
-from lapor_sync.report.overdue import indonesian_datetime
 from lapor_sync.report.period import Week
 from lapor_sync.sla.deadlines import NO_OPD
 

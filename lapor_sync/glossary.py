@@ -1,0 +1,283 @@
+"""THE glossary: every Indonesian word and phrase that liaison-facing output shares.
+
+Liaisons (OPD penghubung) and Call Center operators read Bahasa Indonesia; every text
+written for them — the CLI's ``log``, ``overdue``, ``conflicts``, ``local …``, the HTML/CSV
+report, the portal and notifications — takes its names from here, so one thing has one
+name everywhere. Admin output (logs, ``status``, ``outbox``, ``check-config``) may stay
+English and does not need this module.
+
+Invariants:
+
+- one Indonesian name per internal value: every :class:`~lapor_sync.domain.ComplaintState`,
+  deadline stage, outbox kind and state, conflict kind and channel has exactly one label,
+  and no two values of one kind share a label (``tests/test_glossary.py`` checks both);
+- a raw internal name (``in_progress``, ``create_complaint``, ``pending``) never reaches a
+  liaison: the ``*_label`` functions turn an unknown value into a labelled Indonesian
+  phrase that quotes it, never into the bare value;
+- no personal data: the module holds words only, and its functions format identifiers,
+  dates and counts — never a name, a phone number or complaint text;
+- pure: no I/O, no configuration; only the standard library, ``lapor_sync.domain`` and
+  ``lapor_sync.redact``.
+
+API (stable; other modules import these names):
+
+- dates: :data:`DAYS`, :data:`MONTHS`, :data:`SHORT_MONTHS`, :func:`indonesian_date`,
+  :func:`indonesian_datetime`;
+- states: :data:`STATE_LABELS`, :func:`state_label`;
+- deadlines: :data:`STAGE_LABELS`, :func:`stage_label`, :data:`LATE`, :data:`NEAR_DUE`,
+  :data:`LATE_DEFINITION`, :func:`lateness_text`, :func:`late_count_text`;
+- the outbox: :data:`OUTBOX_KIND_LABELS`, :func:`outbox_kind_label`,
+  :data:`OUTBOX_STATE_LABELS`, :func:`outbox_state_label`;
+- conflicts: :data:`CONFLICT_LABELS`, :func:`conflict_label`, :data:`DECISION_LABELS`;
+- channels and origins: :data:`CHANNEL_LABELS`, :func:`channel_label`,
+  :data:`ORIGIN_LABELS`, :func:`origin_label`;
+- OPDs: :data:`NO_OPD_NAME`, :data:`NO_OPD_LIAISON`, :func:`unknown_opd_text`;
+- titles and misc: :data:`SECRET_TITLE`, :func:`shown_title`, :func:`yes_no`, :func:`csv_line`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from lapor_sync.domain import ComplaintState
+from lapor_sync.redact import redact_text
+
+_WIB = ZoneInfo("Asia/Jakarta")
+
+# --- dates ------------------------------------------------------------------------------------
+
+DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+def indonesian_date(day: date) -> str:
+    """``Senin, 14 April 2025``."""
+    return f"{DAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def indonesian_datetime(value: datetime) -> str:
+    """``Kamis, 17 April 2025 pukul 09.00 WIB`` (the instant shown in WIB)."""
+    local = value.astimezone(_WIB)
+    return f"{indonesian_date(local.date())} pukul {local:%H.%M} WIB"
+
+
+# --- complaint states -------------------------------------------------------------------------
+
+STATE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        ComplaintState.RECEIVED: "Diterima (belum di SP4N-LAPOR!)",
+        ComplaintState.AWAITING_VERIFICATION: "Menunggu verifikasi",
+        ComplaintState.DISPOSITIONED: "Terdisposisi",
+        ComplaintState.IN_PROGRESS: "Sedang diproses",
+        ComplaintState.ANSWERED: "Sudah ditindaklanjuti",
+        ComplaintState.CLOSED: "Selesai",
+        ComplaintState.ARCHIVED: "Diarsipkan",
+        ComplaintState.FORWARDED: "Diteruskan ke instansi lain",
+        ComplaintState.POSTPONED: "Ditunda",
+    }
+)
+
+
+def state_label(value: str | None) -> str:
+    """The one Indonesian name of an internal state; ``-`` for none.
+
+    A value that is not a state (another program wrote it into the register) is quoted
+    under an Indonesian phrase instead of being shown bare.
+    """
+    if not value:
+        return "-"
+    label = STATE_LABELS.get(value)
+    return label if label is not None else f"status tidak dikenal ({value!r})"
+
+
+# --- deadlines --------------------------------------------------------------------------------
+
+STAGE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "verification": "Verifikasi SP4N-LAPOR!",
+        "followup": "Tindak lanjut OPD",
+        "reply": "Tanggapan atas balasan pelapor",
+        "closure": "Penutupan",
+        "settlement": "Penyelesaian",
+    }
+)
+
+
+def stage_label(stage: str, settlement_days: int | None = 60) -> str:
+    """The Indonesian name of a deadline stage; settlement carries its length in days."""
+    label = STAGE_LABELS.get(stage)
+    if label is None:
+        return f"tahap tidak dikenal ({stage!r})"
+    if stage == "settlement" and settlement_days is not None:
+        return f"{label} ({settlement_days} hari)"
+    return label
+
+
+LATE = "terlambat"
+"""The one word for a complaint with at least one stage past its deadline."""
+NEAR_DUE = "mendekati batas waktu"
+"""The one phrase for a complaint with no late stage but one due within near_due_days."""
+LATE_DEFINITION = (
+    "Terlambat: laporan yang masih terbuka dengan sedikitnya satu tahap yang melewati batas "
+    "waktunya (hari kerja, berakhir pukul 23.59 WIB). Satu laporan dihitung satu kali, "
+    "berapa pun tahapnya yang terlambat."
+)
+"""The definition of "late" shown under every late figure (docs/deadlines.md says the same)."""
+
+
+def lateness_text(days_late: int) -> str:
+    """``terlambat 3 hari kerja``, ``jatuh tempo hari ini``, ``jatuh tempo dalam 2 hari kerja``."""
+    if days_late > 0:
+        return f"{LATE} {days_late} hari kerja"
+    if days_late == 0:
+        return "jatuh tempo hari ini"
+    return f"jatuh tempo dalam {-days_late} hari kerja"
+
+
+def late_count_text(late: int, near_due: int) -> str:
+    """``3 laporan terlambat, 2 laporan mendekati batas waktu`` (complaints, not stages)."""
+    parts = []
+    if late:
+        parts.append(f"{late} laporan {LATE}")
+    if near_due:
+        parts.append(f"{near_due} laporan {NEAR_DUE}")
+    return ", ".join(parts) if parts else f"tidak ada laporan {LATE} atau {NEAR_DUE}"
+
+
+# --- the outbox (what waits to reach SP4N-LAPOR!) ---------------------------------------------
+
+OUTBOX_KIND_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "create_complaint": "laporan",
+        "post_followup": "tindak lanjut",
+        "forward": "penerusan",
+    }
+)
+OUTBOX_STATE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "pending": "menunggu dikirim",
+        "sending": "sedang dikirim",
+        "unknown": "menunggu kepastian dari SP4N-LAPOR!",
+        "done": "terkirim",
+        "dead": "gagal dikirim, perlu admin",
+    }
+)
+
+
+def outbox_kind_label(kind: str | None) -> str:
+    if not kind:
+        return "-"
+    return OUTBOX_KIND_LABELS.get(kind) or f"jenis kiriman tidak dikenal ({kind!r})"
+
+
+def outbox_state_label(state: str | None) -> str:
+    if not state:
+        return "-"
+    return OUTBOX_STATE_LABELS.get(state) or f"keadaan kiriman tidak dikenal ({state!r})"
+
+
+# --- conflicts --------------------------------------------------------------------------------
+
+CONFLICT_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "unknown_status": "status SP4N-LAPOR! belum dikenal",
+        "both_changed": "status berubah di kedua sisi",
+        "backwards_lapor": "status di SP4N-LAPOR! mundur",
+        "backwards_local": "status lokal mundur",
+        "lapor_decides": "status ini diputuskan SP4N-LAPOR!",
+    }
+)
+DECISION_LABELS: Mapping[str, str] = MappingProxyType(
+    {"lapor": "ikut SP4N-LAPOR!", "local": "ikut data lokal"}
+)
+
+
+def conflict_label(kind: str | None) -> str:
+    if not kind:
+        return "-"
+    return CONFLICT_LABELS.get(kind) or f"jenis konflik tidak dikenal ({kind!r})"
+
+
+# --- channels and origins ---------------------------------------------------------------------
+
+CHANNEL_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "sms": "SMS",
+        "whatsapp": "WhatsApp",
+        "telepon": "Telepon",
+        "walk-in": "Datang langsung",
+        "media-sosial": "Media sosial",
+        "web": "Situs web",
+        "lapor": "SP4N-LAPOR!",
+    }
+)
+ORIGIN_LABELS: Mapping[str, str] = MappingProxyType(
+    {"local": "dicatat di daerah", "lapor": "masuk dari SP4N-LAPOR!"}
+)
+
+
+def channel_label(channel: str | None) -> str:
+    if not channel:
+        return "-"
+    return CHANNEL_LABELS.get(channel) or f"saluran tidak dikenal ({channel!r})"
+
+
+def origin_label(origin: str | None) -> str:
+    if not origin:
+        return "-"
+    return ORIGIN_LABELS.get(origin) or f"asal tidak dikenal ({origin!r})"
+
+
+# --- OPDs -------------------------------------------------------------------------------------
+
+NO_OPD_NAME = "Belum didisposisikan ke OPD terdaftar"
+NO_OPD_LIAISON = "Admin SP4N-LAPOR! instansi"
+
+
+def unknown_opd_text(code: str, known: Iterable[str]) -> str:
+    """The one sentence every liaison command gives for an ``--opd`` it does not know."""
+    listed = ", ".join(known) or "(tidak ada; tambahkan [[opd]] di konfigurasi)"
+    return f"OPD {code!r} tidak dikenal. OPD yang dikenal: {listed}."
+
+
+# --- misc -------------------------------------------------------------------------------------
+
+SECRET_TITLE = "(rahasia)"  # noqa: S105 (a label, not a password)
+
+
+def shown_title(title: str | None, secret: bool) -> str:
+    """A complaint title as liaison output shows it (the reports' rule, everywhere).
+
+    A rahasia complaint shows :data:`SECRET_TITLE` only; any other title is put on one
+    line and has whatever looks like a NIK, a phone number or an e-mail address masked
+    (``redact.redact_text``) — reporters type those into titles.
+    """
+    if secret:
+        return SECRET_TITLE
+    return redact_text(" ".join(str(title or "-").split()))
+
+
+def yes_no(value: object) -> str:
+    return "ya" if value else "tidak"
+
+
+def csv_line(line: int) -> str:
+    """How a line of an imported file is named under an Indonesian heading: ``baris 7``."""
+    return f"baris {line}"
