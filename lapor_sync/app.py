@@ -11,8 +11,9 @@ import hashlib
 import random
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -22,12 +23,13 @@ from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.lapor.auth import HeaderNames, OAuth2Options
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
+from lapor_sync.lapor.pacing import RequestSlots
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import get_logger, log_run_summary
 from lapor_sync.redact import register_secret
 from lapor_sync.report.html import ReportResult, generate_report
 from lapor_sync.sla.deadlines import ScanSummary, scan
-from lapor_sync.store.db import open_database
+from lapor_sync.store.db import open_database, reopenable_path
 from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
 from lapor_sync.sync.adopt import AdoptSummary, adopt
 from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
@@ -70,6 +72,8 @@ def make_client(
     sleep: Callable[[float], None] | None = None,
     on_request: RequestHook | None = None,
     clock: Clock = now_wib,
+    stop: threading.Event | None = None,
+    slots: RequestSlots | None = None,
 ) -> LaporClient:
     account = settings.account(account_name)
     http = settings.http
@@ -95,12 +99,19 @@ def make_client(
         retry_max_wait=http.retry_max_wait,
         retry_after_cap=http.retry_after_cap,
         concurrency=http.concurrency,
+        request_deadline=http.request_deadline,
+        max_requests_per_minute=http.max_requests_per_minute or None,
         ca_bundle=str(http.ca_bundle) if http.ca_bundle else None,
         user_agent=http.user_agent,
         header_names=HeaderNames(auth.key_header, auth.key_scheme, auth.token_header),
         oauth2=oauth2,
     )
-    kwargs: dict[str, Any] = {"on_request": on_request, "clock": clock}
+    kwargs: dict[str, Any] = {
+        "on_request": on_request,
+        "clock": clock,
+        "stop": stop,
+        "slots": slots,
+    }
     if sleep is not None:
         kwargs["sleep"] = sleep
     return LaporClient(options, **kwargs)
@@ -119,11 +130,22 @@ def open_app(
         register_secret(account.token.get_secret_value())
         register_secret(account.client_secret.get_secret_value())
     db = open_database(settings.store.path)
+    # One stop flag for the jobs and the clients: setting it abandons requests in flight.
+    stop = threading.Event()
+    slots = RequestSlots(settings.http.max_in_flight, stop=stop)
     clients = {
-        a.name: make_client(settings, a.name, sleep=sleep, on_request=on_request, clock=clock)
+        a.name: make_client(
+            settings,
+            a.name,
+            sleep=sleep,
+            on_request=on_request,
+            clock=clock,
+            stop=stop,
+            slots=slots,
+        )
         for a in settings.enabled_accounts
     }
-    return App(settings=settings, db=db, clients=clients, clock=clock)
+    return App(settings=settings, db=db, clients=clients, clock=clock, stop_event=stop)
 
 
 @contextmanager
@@ -307,11 +329,30 @@ def push_outbox(app: App, *, rng: random.Random | None = None, **hooks: Any) -> 
 def pull_all(
     app: App, *, since: datetime | None = None, progress: ProgressHook | None = None
 ) -> dict[str, PullSummary | LaporSyncError]:
-    """Pull every enabled account; one account's failure does not stop the others."""
-    results: dict[str, PullSummary | LaporSyncError] = {}
-    for name in app.clients:
+    """Pull every enabled account, in parallel; one account's failure or stall does not
+    stop or delay the others.
+
+    Each account is pulled in a thread of its own with its own store connection (pages
+    are committed in short transactions of their own, so the accounts only ever queue
+    for the write lock for a moment). ``http.max_in_flight`` bounds both the threads and
+    the requests on the wire. A store that cannot be opened twice (``:memory:``) is
+    pulled one account after another.
+    """
+    names = list(app.clients)
+    path = reopenable_path(app.db)
+    workers = min(len(names), app.settings.http.max_in_flight) if path else 1
+
+    def one(name: str) -> PullSummary | LaporSyncError:
+        own = app if workers == 1 else replace(app, db=open_database(path or "", migrate=False))
         try:
-            results[name] = pull_account(app, name, since=since, progress=progress)
+            return pull_account(own, name, since=since, progress=progress)
         except LaporSyncError as exc:
-            results[name] = exc
-    return results
+            return exc
+        finally:
+            if own is not app:
+                own.db.close()
+
+    if workers <= 1:
+        return {name: one(name) for name in names}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull-account") as pool:
+        return dict(zip(names, pool.map(one, names), strict=True))

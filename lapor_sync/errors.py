@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError                fix the configuration; exit, list every problem
     ├── RemoteError                anything the SP4N-LAPOR! side did wrong
     │   ├── RetryableRemoteError   try again later (5xx, 429, connection, garbage body)
+    │   │   └── StoppingError      not sent: lapor-sync is stopping (never retried now)
     │   ├── FatalRemoteError       do not retry; a person must act
     │   │   ├── AuthError          401: the credentials are wrong or expired
     │   │   ├── ForbiddenError     403: not allowed for this instansi (this record)
@@ -63,6 +64,16 @@ class RetryableRemoteError(RemoteError):
     ) -> None:
         super().__init__(message, endpoint=endpoint, status=status)
         self.retry_after = retry_after
+
+
+class StoppingError(RetryableRemoteError):
+    """The request was not sent, or a read was abandoned, because lapor-sync is stopping.
+
+    Retryable on a later run, never within this one: the retry loop lets it through.
+    """
+
+    def __init__(self, endpoint: str = "") -> None:
+        super().__init__("request abandoned: lapor-sync is stopping", endpoint=endpoint)
 
 
 class FatalRemoteError(RemoteError):
@@ -158,6 +169,8 @@ def describe(error: BaseException) -> str:
             f"A write was sent but its answer was lost{where}; lapor-sync will look the record "
             "up before sending again."
         )
+    if isinstance(error, StoppingError):
+        return f"Stopped before the work was done{where}; the next run picks it up."
     if isinstance(error, RetryableRemoteError):
         return (
             f"SP4N-LAPOR! is unavailable or overloaded{where}: {error}. "

@@ -88,7 +88,9 @@ def test_healthz_200_after_runs_503_when_the_remote_is_gone_200_again_after_a_su
     daemon.start()
     try:
         db = settings.store.path
-        assert wait_for(runs_finished(db, "push", 1), timeout=20)  # the start-up pass is done
+        # the start-up pass is done (pull and push run in lanes of their own, side by side)
+        assert wait_for(runs_finished(db, "push", 1), timeout=20)
+        assert wait_for(runs_finished(db, "pull", len(settings.enabled_accounts)), timeout=20)
         status, body = healthz(daemon)
         assert status == 200, body
         assert body["status"] == "ok" and body["reasons"] == []

@@ -73,11 +73,18 @@ def scrape(env: Any, out: io.StringIO) -> str:
         daemon.start()
         try:
             assert wait_for(runs_finished(env.settings.store.path, "push", 1), timeout=20)
+            # pull runs in a lane of its own, side by side with push: one row per account
+            accounts = len(env.settings.enabled_accounts)
+            assert wait_for(runs_finished(env.settings.store.path, "pull", accounts), timeout=20)
             assert daemon.metrics is not None and daemon.endpoint is not None
 
             def counted() -> bool:  # the EXECUTED event is handled just after the run row
-                key = ("lapor_sync_job_runs_total", (("job", "push"), ("outcome", "ok")))
-                return values(daemon.metrics.render().decode()).get(key, 0) >= 1  # type: ignore[union-attr]
+                seen = values(daemon.metrics.render().decode())  # type: ignore[union-attr]
+                return all(
+                    seen.get(("lapor_sync_job_runs_total", (("job", job), ("outcome", "ok"))), 0)
+                    >= 1
+                    for job in ("pull", "push")
+                )
 
             assert wait_for(counted, timeout=10)
             status, body = http_get(daemon.endpoint.url + "/metrics")

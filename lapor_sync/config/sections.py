@@ -167,6 +167,13 @@ class HttpSettings(Section):
     retry_max_wait: Annotated[NonNegativeFloat, Field(le=3600)] = 30.0
     retry_after_cap: Annotated[PositiveFloat, Field(le=86400)] = 300.0
     concurrency: Annotated[int, _int(1, 32)] = 4
+    # The whole of one attempt (connect, send, every byte of the answer): a server that
+    # trickles bytes below read_timeout is cut off here.
+    request_deadline: Annotated[PositiveFloat, Field(le=3600)] = 120.0
+    # Per account, shared by its pull and push; 0 = no budget (Retry-After still holds).
+    max_requests_per_minute: Annotated[int, _int(0, 100_000)] = 0
+    # Requests on the wire at once across all accounts (accounts are pulled in parallel).
+    max_in_flight: Annotated[int, _int(1, 256)] = 16
     ca_bundle: ResolvedPath | None = None
     user_agent: NonEmptyStr = f"lapor-sync/{__version__}"
 

@@ -63,6 +63,8 @@ class JobSpec:
 
     ``per_account``: the job's ``runs`` rows are per account (health checks each).
     ``watched``: health reports the job unhealthy when it has not succeeded in its window.
+    ``lane``: the worker thread (and store connection) it runs in, see ``daemon/lanes.py``;
+    jobs that wait on the network get a lane of their own.
     """
 
     name: str
@@ -71,6 +73,7 @@ class JobSpec:
     at: time | None = None
     per_account: bool = False
     watched: bool = True
+    lane: str = "local"
 
     def __post_init__(self) -> None:
         if (self.every is None) == (self.at is None):
@@ -190,9 +193,9 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
     """The production registry, with the intervals of ``[schedule]``."""
     schedule = settings.schedule
     return [
-        JobSpec("pull", pull_job, every=schedule.pull_every, per_account=True),
+        JobSpec("pull", pull_job, every=schedule.pull_every, per_account=True, lane="pull"),
         JobSpec("reconcile", reconcile_job, every=schedule.reconcile_every),
-        JobSpec("push", push_job, every=schedule.push_every),
+        JobSpec("push", push_job, every=schedule.push_every, lane="push"),
         JobSpec("deadlines", deadlines_job, every=schedule.deadlines_every),
         JobSpec("daily_summary", daily_summary, at=schedule.daily_summary_at, watched=False),
     ]

@@ -1,17 +1,17 @@
-"""APScheduler 3.x set-up: every job in ONE worker thread, coalesced, one instance each.
+"""APScheduler 3.x set-up: one worker thread per lane, coalesced, one instance per job.
 
 Why ``BackgroundScheduler`` (not ``BlockingScheduler``): the main thread stays free for
 what only it can do in Python — receive SIGTERM/SIGINT — and for an orderly shutdown
 (stop flag → wait for the running job → close the endpoint → close the store → release
 the lock), and it runs the clock guard below between waits.
 
-Why one worker (``ThreadPoolExecutor(max_workers=1)``): the jobs share the App's single
-SQLite connection and must never overlap on it; SQLite serialises writers anyway, so
-parallel jobs would only wait on each other's transactions. Concurrency where it pays —
-HTTP — is inside the pull (``http.concurrency`` threads fetching details). A job that
-comes due while another runs waits in the worker's queue; if it waited longer than
-``schedule.misfire_grace`` it is reported missed (a metric, a warning) and runs at its
-next time.
+Why one worker per lane (``ThreadPoolExecutor(max_workers=1)`` each, see
+``daemon/lanes.py``): the pull and the push wait on the network and must not hold up the
+jobs that only use the store, nor each other; each lane has its own SQLite connection, so
+jobs in different lanes never share a transaction. Jobs in one lane run one at a time: a
+job that comes due while another of its lane runs waits in that worker's queue; if it
+waited longer than ``schedule.misfire_grace`` it is reported missed (a metric, a warning)
+and runs at its next time.
 
 Every job: ``coalesce=True`` (after a pause or a forward clock jump, one run, not a
 burst), ``max_instances=1``, ``misfire_grace_time`` from the configuration. At start the
@@ -44,7 +44,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from lapor_sync.app import App
-from lapor_sync.daemon.jobs import JobSpec, run_job
+from lapor_sync.daemon.jobs import JobSpec
+from lapor_sync.daemon.lanes import LOCAL, Lanes
 from lapor_sync.logs import get_logger
 from lapor_sync.timeutil import WIB
 
@@ -74,7 +75,7 @@ def trigger_for(spec: JobSpec) -> IntervalTrigger | CronTrigger:
 
 
 def build_scheduler(
-    app: App,
+    app: App | Lanes,
     jobs: Sequence[JobSpec],
     *,
     misfire_grace: timedelta,
@@ -85,9 +86,14 @@ def build_scheduler(
 
     ``start_at``: when the interval jobs first run (default: now, i.e. at start);
     staggered in registry order. Daily jobs first run at their next time of day.
+    ``app``: an App (its lanes are made here) or the caller's :class:`Lanes`, which the
+    caller then closes after the scheduler has shut down.
     """
+    lanes = app if isinstance(app, Lanes) else Lanes(app)
+    workers = {lane: ThreadPoolExecutor(max_workers=1) for lane in {LOCAL, *(s.lane for s in jobs)}}
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        # "default" is never used (every job names its lane) but APScheduler wants one.
+        executors={"default": ThreadPoolExecutor(max_workers=1), **workers},
         job_defaults=job_options(misfire_grace),
         timezone=WIB,
     )
@@ -99,9 +105,10 @@ def build_scheduler(
             extra["next_run_time"] = first + START_STAGGER * position
             position += 1
         scheduler.add_job(
-            run_job,
+            lanes.run,
             trigger_for(spec),
-            args=[app, spec],
+            args=[spec],
+            executor=spec.lane,
             id=spec.name,
             name=spec.name,
             replace_existing=True,

@@ -8,10 +8,12 @@ then on its schedule. Then the main thread waits for SIGTERM/SIGINT, running the
 guard (``keep_schedule_near``) every few seconds.
 
 Stop, on SIGTERM or SIGINT: set ``app.stop_event`` — the pull stops between pages, the
-push between outbox rows, jobs still queued are skipped — wait for the running job, stop
-the endpoint, close the App, release the lock, exit 0. Each unit of work is one
-transaction, so nothing is left half-done; the stop takes about as long as one page or
-one outbox row, far below systemd's stop timeout.
+push between outbox rows, jobs still queued are skipped, and the clients' watchdog
+abandons every request in flight (``lapor/deadline.py``) and ends every wait — wait for
+the running jobs (one per lane, ``daemon/lanes.py``), stop the endpoint, close the App,
+release the lock, exit 0. Each unit of work is one transaction, so nothing is left
+half-done; the stop takes well under a second whatever the network does, far below
+systemd's stop timeout.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from lapor_sync.config import Settings
 from lapor_sync.daemon.endpoint import EndpointServer, Request, Response, RouteTable
 from lapor_sync.daemon.health import HealthCheck
 from lapor_sync.daemon.jobs import ONCE_ORDER, JobResult, JobSpec, default_jobs, run_in_order
+from lapor_sync.daemon.lanes import Lanes
 from lapor_sync.daemon.lock import DatabaseLock
 from lapor_sync.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from lapor_sync.daemon.scheduler import build_scheduler, keep_schedule_near
@@ -129,6 +132,7 @@ class Daemon:
         self.health: HealthCheck | None = None
         self.endpoint: EndpointServer | None = None
         self.scheduler: Any = None
+        self._lanes: Lanes | None = None
         self.started_at: datetime | None = None
         self._began = 0.0
 
@@ -172,8 +176,12 @@ class Daemon:
         # The latest liaison report, regenerated after each deadline scan; read-only.
         routes.add_prefix("/report/", serve_directory(settings.report.out_dir, "/report/"))
         self.endpoint = EndpointServer(settings.daemon.health_host, self._port, routes).start()
+        self._lanes = Lanes(app)
         self.scheduler = build_scheduler(
-            app, self.jobs, misfire_grace=settings.schedule.misfire_grace, listener=metrics.on_event
+            self._lanes,
+            self.jobs,
+            misfire_grace=settings.schedule.misfire_grace,
+            listener=metrics.on_event,
         )
         log.info(
             "daemon_started",
@@ -211,8 +219,13 @@ class Daemon:
             self.app.stop_event.set()
         if self.scheduler is not None:
             with contextlib.suppress(Exception):
-                self.scheduler.shutdown(wait=True)  # waits for the job in hand
+                # Requests in flight are abandoned (the stop flag reaches the clients'
+                # watchdog), so waiting for the jobs in hand takes moments, not minutes.
+                self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self._lanes is not None:
+            self._lanes.close()
+            self._lanes = None
         if self.endpoint is not None:
             self.endpoint.stop()
             self.endpoint = None

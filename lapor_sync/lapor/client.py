@@ -11,6 +11,15 @@ Behaviour, by kind of request:
   ``RetryableRemoteError``; any failure after the request may have been received (read
   timeout, reset, 5xx, an unreadable answer) raises ``AmbiguousWriteError`` and the caller
   must look the record up before sending again.
+- Every attempt has a **total deadline** (``request_deadline``), whatever the server
+  trickles: the watchdog of :mod:`lapor_sync.lapor.deadline` cuts it off. Past it, a
+  read is retried like a timeout and a write is ambiguous. When the ``stop`` event is
+  set, requests in flight are abandoned at once (``StoppingError``, never retried) and
+  the waits between retries end early.
+- Every attempt is paced (:mod:`lapor_sync.lapor.pacing`): it waits for the account's
+  rate budget (``max_requests_per_minute``) and for a free slot of the process-wide
+  limit on requests in flight. A ``Retry-After`` on a 429/503 holds every thread of the
+  account, not just the one that received it.
 - 401 raises ``AuthError``: at once with a static key; with OAuth2 (lapor/auth.py) after
   one more attempt with a renewed token, since an access token may be revoked early.
   403 ``ForbiddenError`` (this record is not ours to touch); 404 ``NotFoundError``; 422 ``RejectedError``.
@@ -22,6 +31,7 @@ verification off; no exception or log line carries a credential, a body, or a qu
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -32,8 +42,13 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import requests
-from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+)
 from urllib3.exceptions import NewConnectionError
 
 from lapor_sync.domain import (
@@ -55,6 +70,7 @@ from lapor_sync.errors import (
     InvalidRecordError,
     RemoteError,
     RetryableRemoteError,
+    StoppingError,
 )
 from lapor_sync.lapor import envelope as answers
 from lapor_sync.lapor import wire
@@ -66,6 +82,8 @@ from lapor_sync.lapor.auth import (
     OAuth2Options,
     StaticCredentials,
 )
+from lapor_sync.lapor.deadline import guarded_adapter, watchdog
+from lapor_sync.lapor.pacing import RateBudget, RequestSlots
 from lapor_sync.timeutil import WIB
 
 _R = TypeVar("_R")
@@ -93,6 +111,8 @@ class ClientOptions:
     retry_max_wait: float = 30.0
     retry_after_cap: float = 300.0
     concurrency: int = 4
+    request_deadline: float = 120.0
+    max_requests_per_minute: float | None = None
     ca_bundle: str | None = None
     user_agent: str = "lapor-sync"
     header_names: HeaderNames = field(default_factory=HeaderNames)
@@ -146,15 +166,25 @@ class LaporClient:
         options: ClientOptions,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(WIB),
         on_request: RequestHook | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
+        slots: RequestSlots | None = None,
     ) -> None:
         self._options = options
         self._base = options.base_url.rstrip("/") + "/"
-        self._sleep = sleep
+        self._stop = stop
+        # A stop ends a wait between retries early (the next attempt then refuses to start).
+        self._sleep: Callable[[float], object] = sleep or (
+            stop.wait if stop is not None else time.sleep
+        )
+        self._slots = slots
+        self.budget = RateBudget(
+            options.max_requests_per_minute, monotonic=monotonic, sleep=self._sleep, stop=stop
+        )
         self._clock = clock
         self._on_request = on_request
         self._rng = rng or random.Random()
@@ -162,9 +192,7 @@ class LaporClient:
         self._session = session or requests.Session()
         # One connection per worker thread, plus one for the thread that lists pages
         # while the workers download (the pull is pipelined).
-        adapter = HTTPAdapter(
-            pool_connections=1, pool_maxsize=max(options.concurrency, 1) + 1, max_retries=0
-        )
+        adapter = guarded_adapter(max(options.concurrency, 1) + 1)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         # Credentials go with each request (lapor/auth.py), never into session defaults,
@@ -199,16 +227,18 @@ class LaporClient:
         self.stats.count(TOKEN_ENDPOINT)
         outcome = "error"
         try:
-            response = self._session.post(
-                url,
-                data=dict(form),
-                headers=dict(headers),
-                timeout=(self._options.connect_timeout, self._options.read_timeout),
-                allow_redirects=False,
-                verify=self._verify,
-            )
+            with watchdog.guard(self._options.request_deadline, self._stop):
+                response = self._session.post(
+                    url,
+                    data=dict(form),
+                    headers=dict(headers),
+                    timeout=(self._options.connect_timeout, self._options.read_timeout),
+                    allow_redirects=False,
+                    verify=self._verify,
+                )
+                content = response.content
             outcome = str(response.status_code)
-            return response.status_code, response.content
+            return response.status_code, content
         except requests.RequestException as exc:
             outcome = type(exc).__name__
             raise
@@ -296,10 +326,11 @@ class LaporClient:
 
     def _read(self, endpoint: str, path: str, params: Mapping[str, str | int]) -> dict[str, Any]:
         retrying = Retrying(
-            retry=retry_if_exception_type(RetryableRemoteError),
+            retry=retry_if_exception_type(RetryableRemoteError)
+            & retry_if_not_exception_type(StoppingError),
             stop=stop_after_attempt(self._options.retry_attempts),
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=self._pause,
             before_sleep=lambda _state: self.stats.retried(),
             reraise=True,
         )
@@ -310,12 +341,16 @@ class LaporClient:
                 return answers.results_of(endpoint, status, envelope)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    def _pause(self, seconds: float) -> None:
+        self._sleep(seconds)
+
     def _wait(self, state: RetryCallState) -> float:
         """Backoff with full jitter; a server's Retry-After wins, unless it exceeds the cap."""
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RetryableRemoteError) and error.retry_after is not None:
             if error.retry_after > self._options.retry_after_cap:
                 raise error  # stop now: the next scheduled cycle resumes
+            self.budget.waiting_out()
             return error.retry_after
         ceiling = min(
             self._options.retry_max_wait,
@@ -401,21 +436,51 @@ class LaporClient:
         json_body: dict[str, Any] | None = None,
     ) -> tuple[int, bytes, float | None]:
         url = urljoin(self._base, path)
+        if self._stop is not None and self._stop.is_set():
+            raise StoppingError(endpoint)
+        self.budget.take(endpoint)
+        with self._slots.slot(endpoint) if self._slots else contextlib.nullcontext():
+            status, body, retry_after = self._attempt(
+                method, endpoint, url, headers, params, json_body
+            )
+        if retry_after is not None and status in (429, 503):
+            # Every thread of this account waits it out, not only this one (up to the cap:
+            # a longer demand ends the run instead, see _wait).
+            self.budget.hold(min(retry_after, self._options.retry_after_cap))
+        return status, body, retry_after
+
+    def _attempt(
+        self,
+        method: str,
+        endpoint: str,
+        url: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, str | int] | None,
+        json_body: dict[str, Any] | None,
+    ) -> tuple[int, bytes, float | None]:
+        """One HTTP exchange under the total deadline."""
         started = time.perf_counter()
         self.stats.count(endpoint)
         outcome = "error"
         try:
-            response = self._session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                headers=dict(headers),
-                timeout=(self._options.connect_timeout, self._options.read_timeout),
-                allow_redirects=False,
-                verify=self._verify,
-            )
-            body = response.content
+            with watchdog.guard(self._options.request_deadline, self._stop) as guard:
+                try:
+                    response = self._session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json_body,
+                        headers=dict(headers),
+                        timeout=(self._options.connect_timeout, self._options.read_timeout),
+                        allow_redirects=False,
+                        verify=self._verify,
+                    )
+                    body = response.content
+                except (requests.RequestException, OSError):
+                    if not guard.tripped:
+                        raise
+                    outcome = "stopped" if guard.stopped else "deadline"
+                    raise self._cut_off(method, endpoint, guard.stopped) from None
             outcome = str(response.status_code)
         except requests.RequestException as exc:
             outcome = type(exc).__name__
@@ -425,6 +490,22 @@ class LaporClient:
                 self._on_request(endpoint, outcome, time.perf_counter() - started)
         retry_after = answers.parse_retry_after(response.headers.get("Retry-After"), self._clock())
         return response.status_code, body, retry_after
+
+    def _cut_off(self, method: str, endpoint: str, stopped: bool) -> RemoteError:
+        """The error for a request the watchdog ended (deadline passed, or stopping)."""
+        if stopped and method == "GET":
+            return StoppingError(endpoint)
+        if stopped:
+            return AmbiguousWriteError(
+                "abandoned mid-request: lapor-sync is stopping", endpoint=endpoint
+            )
+        message = (
+            f"no complete answer within {self._options.request_deadline:g} s "
+            "(http.request_deadline)"
+        )
+        if method == "GET":
+            return RetryableRemoteError(message, endpoint=endpoint)
+        return AmbiguousWriteError(message, endpoint=endpoint)
 
     @staticmethod
     def _transport_error(method: str, endpoint: str, exc: requests.RequestException) -> RemoteError:

@@ -105,6 +105,13 @@ def read_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
             conn.execute("COMMIT")
 
 
+def reopenable_path(db: sqlite_utils.Database) -> str | None:
+    """The file behind ``db``, for a second connection; None for an in-memory store."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    name = str(row[2]) if row and row[2] else ""
+    return name or None
+
+
 def integrity_ok(db: sqlite_utils.Database) -> bool:
     row = db.execute("PRAGMA integrity_check").fetchone()
     return bool(row and row[0] == "ok")
