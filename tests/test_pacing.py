@@ -5,6 +5,7 @@ Clocks and sleeps are injected: a fake monotonic clock that the fake sleep advan
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import datetime
 
@@ -45,7 +46,7 @@ def test_the_budget_spreads_requests_evenly_and_never_exceeds_the_limit() -> Non
     for _ in range(1500):
         budget.take()
         starts.append(t.now)
-    gaps = {round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)}
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(starts)}
     assert gaps == {0.1}  # 600 a minute: one every 100 ms, no burst
     for i, first in enumerate(starts):
         # (a microsecond of slack for float sums of 0.1)
@@ -123,9 +124,8 @@ def test_a_stop_ends_the_wait_for_a_slot() -> None:
     slots = RequestSlots(1, stop=stop)
     with slots.slot():
         stop.set()
-        with pytest.raises(StoppingError):
-            with slots.slot():
-                pass
+        with pytest.raises(StoppingError), slots.slot():
+            pass
 
 
 QUERY = ListQuery(updated_from=datetime(2026, 1, 1, tzinfo=WIB), page=1, page_size=10)

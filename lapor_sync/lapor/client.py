@@ -22,7 +22,8 @@ Behaviour, by kind of request:
   account, not just the one that received it.
 - 401 raises ``AuthError``: at once with a static key; with OAuth2 (lapor/auth.py) after
   one more attempt with a renewed token, since an access token may be revoked early.
-  403 ``ForbiddenError`` (this record is not ours to touch); 404 ``NotFoundError``; 422 ``RejectedError``.
+  403 ``ForbiddenError`` (this record is not ours to touch); 404 ``NotFoundError``;
+  422 ``RejectedError``.
 
 Invariants: credentials travel only in headers (never URLs); the session never has TLS
 verification off; no exception or log line carries a credential, a body, or a query value
