@@ -139,9 +139,10 @@ def test_add_prompts_at_a_terminal(
     config_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(local_cmds, "_interactive", lambda: True)
-    result = local(
-        config_path, "add", "--channel", "sms", stdin="Judul dari prompt\nIsi dari prompt\n"
-    )
+    # Every field the --channel flag did not give is asked, in the form's order; Enter
+    # leaves an optional one empty.
+    answers = ["", "", "", "", "", "", "", "Judul dari prompt", "Isi dari prompt", ".", "", "", ""]
+    result = local(config_path, "add", "--channel", "sms", stdin="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "Judul laporan" in result.output and "Isi laporan" in result.output
     row = db_of(settings).execute("SELECT title, content FROM local_tickets").fetchone()

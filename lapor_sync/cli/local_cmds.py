@@ -10,7 +10,6 @@ operator must fix before trying again, 1 when the work failed.
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +28,28 @@ from lapor_sync.glossary import (
     state_label,
     yes_no,
 )
-from lapor_sync.local.csv_fields import (
-    CHANNEL_HINT,
-    FUTURE_TOLERANCE,
-    normalize_channel,
-    parse_date,
-    parse_received,
-)
 from lapor_sync.local.csv_import import CsvImportError, import_csv
+from lapor_sync.local.intake import (
+    LABELS,
+    MAX_TITLE,
+    TICKET_REQUIRED,
+    FieldError,
+    IntakeRules,
+    validate_field,
+    validate_followup,
+    validate_forward,
+    validate_ticket,
+)
 from lapor_sync.local.register import (
     RegisterError,
-    TicketInput,
     add_followup,
     add_forward,
     add_ticket,
     set_status,
 )
-from lapor_sync.timeutil import now_wib
+from lapor_sync.local.values import CHANNEL_HINT
 
-# TicketInput's field names -> the flags an operator typed.
+# Intake field names -> the flags an operator types.
 _FLAG_OF = {
     "channel": "--channel",
     "title": "--title",
@@ -56,15 +58,30 @@ _FLAG_OF = {
     "reporter_name": "--reporter-name",
     "reporter_phone": "--phone",
     "reporter_email": "--email",
+    "is_anonymous": "--anonymous",
+    "is_secret": "--secret",
     "category_id": "--category",
     "opd_code": "--opd",
+    "location_id": "--location",
     "date_of_incident": "--incident-date",
 }
-_PROMPTS = {
-    "channel": f"Saluran ({CHANNEL_HINT})",
-    "title": "Judul laporan",
-    "content": "Isi laporan",
-}
+# What the interactive form asks, in this order, with the hint shown after the label.
+_FORM: tuple[tuple[str, str], ...] = (
+    ("opd_code", "kode OPD, kosong = belum ditentukan"),
+    ("channel", CHANNEL_HINT),
+    ("received_at", "dd/mm/yyyy HH:MM, kosong = sekarang"),
+    ("reporter_name", "kosong = tidak ada"),
+    ("reporter_phone", "kosong = tidak ada"),
+    ("reporter_email", "kosong = tidak ada"),
+    ("is_anonymous", "ya/tidak"),
+    ("is_secret", "ya/tidak"),
+    ("title", f"paling banyak {MAX_TITLE} karakter"),
+    ("content", "boleh beberapa baris; akhiri dengan baris berisi satu titik ."),
+    ("date_of_incident", "dd/mm/yyyy, kosong = tidak diketahui"),
+    ("category_id", "kosong = bawaan"),
+    ("location_id", "kosong = bawaan"),
+)
+_FLAG_DEFAULTS = {"is_anonymous": "tidak", "is_secret": "tidak"}
 
 
 def _interactive() -> bool:
@@ -94,6 +111,48 @@ def _show_problems(problems: list[str]) -> None:
     for problem in problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(2)
+
+
+def _read_multiline(label: str) -> str:
+    """Lines up to one holding only ``.`` (or the end of input); line breaks are kept."""
+    click.echo(f"{label} (akhiri dengan baris berisi satu titik .):")
+    stream = sys.stdin  # CliRunner swaps it too, so tests drive the form
+    lines: list[str] = []
+    while True:
+        line = stream.readline()
+        if not line or line.rstrip("\r\n") == ".":
+            break
+        lines.append(line.rstrip("\r\n"))
+    return "\n".join(lines)
+
+
+def _ask(name: str, hint: str, rules: IntakeRules, problem: str | None = None) -> str:
+    """Ask for one field until the intake accepts it; return the text as typed."""
+    label = LABELS[name]
+    while True:
+        if problem:
+            click.echo(f"  {label}: {problem}", err=True)
+        if name == "content":
+            text = _read_multiline(label)
+        else:
+            text = click.prompt(
+                f"{label} ({hint})", default=_FLAG_DEFAULTS.get(name, ""), show_default=False
+            )
+        try:
+            validate_field(name, text, rules)
+        except FieldError as exc:
+            problem = exc.message
+            continue
+        return text
+
+
+def _fill_in(raw: dict[str, str], asked: set[str], rules: IntakeRules) -> None:
+    """The interactive form: ask every field no flag gave, each until it is accepted."""
+    click.echo("Laporan baru. Tekan Enter untuk mengosongkan kolom yang tidak wajib.")
+    for name, hint in _FORM:
+        if name not in raw:
+            raw[name] = _ask(name, hint, rules)
+            asked.add(name)
 
 
 @click.group("local")
@@ -148,73 +207,60 @@ def add_command(
     """Record a complaint taken outside SP4N-LAPOR! (Call Center, walk-in, social media).
 
     It is pushed to SP4N-LAPOR! on the next push. Without a terminal, --channel, --title and
-    --content (or --content-file) are required; at a terminal, missing ones are asked for.
+    --content (or --content-file) are required. At a terminal, when one of them is missing,
+    a form asks for every field no option gave, checks each as it is typed and asks again
+    only for a wrong one; the content may span several lines (end it with a line ".").
     """
     if content is not None and content_file is not None:
         raise click.UsageError("give --content or --content-file, not both")
     if content_file is not None:
         content = _read_text_file(content_file)
-    given: dict[str, str | None] = {"channel": channel, "title": title, "content": content}
-    missing = [name for name, value in given.items() if not (value or "").strip()]
-    if missing and _interactive():
-        for name in missing:
-            given[name] = click.prompt(_PROMPTS[name])
-        missing = [name for name, value in given.items() if not (value or "").strip()]
-    if missing:
-        flags = ", ".join(_FLAG_OF[name] for name in missing)
-        raise click.UsageError(f"missing required option(s): {flags}")
-
+    given = {
+        "channel": channel,
+        "title": title,
+        "content": content,
+        "received_at": received_at,
+        "reporter_name": reporter_name,
+        "reporter_phone": phone,
+        "reporter_email": email,
+        "category_id": category,
+        "opd_code": opd,
+        "location_id": location,
+        "date_of_incident": incident_date,
+    }
+    raw = {name: value for name, value in given.items() if value is not None}
+    flags = {"is_anonymous": anonymous, "is_secret": secret}
+    raw.update({name: "ya" for name, on in flags.items() if on})  # unset: asked at a terminal
     settings = state.settings()
-    problems: list[str] = []
-    channel_name = normalize_channel(given["channel"] or "")
-    if channel_name is None:
-        problems.append(f"--channel: unknown channel; use one of {CHANNEL_HINT}")
-    received = now_wib()
-    if received_at:
-        try:
-            received = parse_received(received_at)
-        except ValueError as exc:
-            problems.append(f"--received-at: {exc}")
-        if received > now_wib() + FUTURE_TOLERANCE:
-            problems.append("--received-at: is in the future (times are WIB)")
-    incident: date | None = None
-    if incident_date:
-        try:
-            incident = parse_date(incident_date)
-        except ValueError as exc:
-            problems.append(f"--incident-date: {exc}")
-    opd_code = opd.strip().upper() if opd and opd.strip() else None
-    if opd_code and settings.opd_by_code(opd_code) is None:
-        known = ", ".join(o.code for o in settings.opd)
-        problems.append(f"--opd: unknown OPD code; known: {known}")
-    ticket = TicketInput(
-        channel=channel_name or "",
-        title=(given["title"] or "").strip(),
-        content=given["content"] or "",
-        received_at=received,
-        reporter_name=(reporter_name or "").strip() or None,
-        reporter_phone=(phone or "").strip() or None,
-        reporter_email=(email or "").strip() or None,
-        is_anonymous=anonymous,
-        is_secret=secret,
-        category_id=(category or "").strip() or None,
-        opd_code=opd_code,
-        location_id=(location or "").strip() or None,
-        date_of_incident=incident,
-    )
-    for problem in ticket.problems():
-        field, _, reason = problem.partition(": ")
-        if field == "channel":
-            continue  # already reported above, with the accepted spellings
-        problems.append(f"{_FLAG_OF.get(field, field)}: {reason}")
-    if problems:
-        _show_problems(problems)
+    rules = IntakeRules.from_settings(settings)
+    asked: set[str] = set()
+    missing = [name for name in TICKET_REQUIRED if not (raw.get(name) or "").strip()]
+    if missing and _interactive():
+        _fill_in(raw, asked, rules)
+    elif missing:
+        names = ", ".join(_FLAG_OF[name] for name in missing)
+        raise click.UsageError(f"missing required option(s): {names}")
+    checked = validate_ticket(raw, rules)
+    while isinstance(checked, list) and asked and all(p.field in asked for p in checked):
+        # Only a check across fields can fail here (each field passed on its own): ask again.
+        for problem in checked:
+            hint = dict(_FORM)[problem.field]
+            raw[problem.field] = _ask(problem.field, hint, rules, problem.message)
+        checked = validate_ticket(raw, rules)
+    if isinstance(checked, list):
+        _show_problems(
+            [
+                f"{LABELS[p.field] if p.field in asked else _FLAG_OF[p.field]}: {p.message}"
+                for p in checked
+            ]
+        )
+        return
     with state.app() as app:
         created = add_ticket(
             app.db,
-            ticket,
+            checked,
             settings.local.reference_format,
-            _account_for(settings, opd_code),
+            _account_for(settings, checked.opd_code),
         )
     click.echo(f"Tiket {created.ref} dicatat; akan dikirim ke SP4N-LAPOR! pada push berikutnya.")
 
@@ -246,16 +292,20 @@ def followup_command(
     if (text is None) == (text_file is None):
         raise click.UsageError("give exactly one of --text or --text-file")
     body = text if text is not None else _read_text_file(str(text_file))
-    settings = state.settings()
-    opd = settings.opd_by_code(opd_code)
-    if opd is None:
-        known = ", ".join(o.code for o in settings.opd)
-        raise click.UsageError(f"--opd: unknown OPD code; known: {known}")
-    if not body.strip():
-        raise click.UsageError("--text: must not be empty")
+    raw = {"ref": ref, "opd_code": opd_code, "content": body, "is_secret": "ya" if secret else ""}
+    checked = validate_followup(raw, state.settings())
+    if isinstance(checked, list):
+        flags = {"ref": "REF", "opd_code": "--opd", "content": "--text", "is_secret": "--secret"}
+        raise click.UsageError("; ".join(f"{flags[p.field]}: {p.message}" for p in checked))
     with state.app() as app:
         try:
-            followup_id = add_followup(app.db, ref, opd.code, body, is_secret=secret)
+            followup_id = add_followup(
+                app.db,
+                checked.ref,
+                checked.opd_code,
+                checked.content,
+                is_secret=checked.is_secret,
+            )
         except RegisterError as exc:
             fail(f"error: {exc}", 1)
     click.echo(
@@ -274,18 +324,18 @@ def followup_command(
 @handle_errors
 def forward_command(state: CliState, ref: str, target: str, reason: str) -> None:
     """Forward ticket REF to another instansi (bukan wewenang); pushed on the next push."""
-    target = target.strip()
-    if not target.isdigit():
-        raise click.UsageError("--to: an SP4N-LAPOR! instansi id is digits only")
-    if not reason.strip():
-        raise click.UsageError("--reason: must not be empty")
+    raw = {"ref": ref, "target_institution_id": target, "reason": reason}
+    checked = validate_forward(raw, state.settings())
+    if isinstance(checked, list):
+        flags = {"ref": "REF", "target_institution_id": "--to", "reason": "--reason"}
+        raise click.UsageError("; ".join(f"{flags[p.field]}: {p.message}" for p in checked))
     with state.app() as app:
         try:
-            add_forward(app.db, ref, target, reason.strip())
+            add_forward(app.db, checked.ref, checked.target_institution_id, checked.reason)
         except RegisterError as exc:
             fail(f"error: {exc}", 1)
     click.echo(
-        f"Penerusan {ref} ke instansi {target} dicatat; "
+        f"Penerusan {ref} ke instansi {checked.target_institution_id} dicatat; "
         "akan dikirim ke SP4N-LAPOR! pada push berikutnya."
     )
 

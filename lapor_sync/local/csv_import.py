@@ -32,19 +32,14 @@ import io
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from lapor_sync.errors import LaporSyncError
 from lapor_sync.local.csv_fields import (
-    BOOL_HINT,
-    CHANNEL_HINT,
     FIELD_ALIASES,
-    FUTURE_TOLERANCE,
     HEADER_TO_FIELD,
-    MIN_YEAR,
     REQUIRED_FIELDS,
     SEPARATORS,
     import_key,
@@ -54,9 +49,12 @@ from lapor_sync.local.csv_fields import (
     parse_date,
     parse_received,
 )
-from lapor_sync.local.register import LOCAL_CHANNELS, TicketInput, insert_ticket
+from lapor_sync.local.intake import IntakeRules, TicketInput, validate_ticket
+from lapor_sync.local.register import insert_ticket
 from lapor_sync.store.db import transaction
 from lapor_sync.timeutil import Clock, now_wib
+
+MAX_CELL = 2**31 - 1  # the largest limit the csv module accepts on every platform
 
 
 @dataclass(frozen=True)
@@ -173,8 +171,10 @@ def read_csv(
         separator, text, offset = hint.group(1), rest, 1
     else:
         separator = sniff_separator(first_line)
+    # Content has no length limit (docs/local-records.md): lift the csv module's 128 KiB cap.
+    csv.field_size_limit(MAX_CELL)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
-    codes = {c.strip().upper() for c in known_opd_codes}
+    rules = IntakeRules.of(known_opd_codes, clock)
     problems: list[RowProblem] = []
     rows: list[ParsedRow] = []
     header: _Header | None = None
@@ -190,7 +190,7 @@ def read_csv(
                 if header.problems:
                     raise CsvImportError(header.problems, source)
                 continue
-            parsed, found = _read_row(header, record, line, codes, clock)
+            parsed, found = _read_row(header, record, line, rules)
             problems += found
             if parsed is not None:
                 rows.append(parsed)
@@ -254,8 +254,7 @@ def _read_row(
     header: _Header,
     record: list[str],
     line: int,
-    opd_codes: set[str],
-    clock: Clock,
+    rules: IntakeRules,
 ) -> tuple[ParsedRow | None, list[RowProblem]]:
     problems: list[RowProblem] = []
 
@@ -286,67 +285,17 @@ def _read_row(
     for field in REQUIRED_FIELDS:
         if not text(field):
             bad(field, "empty; this column is required")
-
-    channel = normalize_channel(text("channel")) if text("channel") else None
-    if text("channel") and channel is None:
-        bad("channel", f"unknown channel; use one of {CHANNEL_HINT}")
-
-    received: datetime | None = None
-    if text("received_at"):
-        try:
-            received = parse_received(text("received_at"))
-        except ValueError as exc:
-            bad("received_at", str(exc))
-        else:
-            if received.year < MIN_YEAR:
-                bad("received_at", f"year before {MIN_YEAR}; check the date")
-            elif received > clock() + FUTURE_TOLERANCE:
-                bad("received_at", "is in the future (times are WIB)")
-
-    incident: date | None = None
-    if text("date_of_incident"):
-        try:
-            incident = parse_date(text("date_of_incident"))
-        except ValueError as exc:
-            bad("date_of_incident", str(exc))
-        else:
-            if received is not None and incident > received.date():
-                bad("date_of_incident", "is after the received date")
-
-    flags: dict[str, bool] = {}
-    for field in ("is_anonymous", "is_secret"):
-        flag = parse_bool(values.get(field, ""))
-        if flag is None:
-            bad(field, f"not a yes/no value; {BOOL_HINT}")
-        flags[field] = bool(flag)
-
-    opd = text("opd_code").upper() or None
-    if opd is not None and opd not in opd_codes:
-        bad("opd_code", f"unknown OPD code; known: {', '.join(sorted(opd_codes)) or '(none)'}")
-
-    ticket = TicketInput(
-        channel=channel or LOCAL_CHANNELS[0],
-        title=text("title"),
-        content=values.get("content", ""),
-        received_at=received or clock(),
-        reporter_name=text("reporter_name") or None,
-        reporter_phone=text("reporter_phone") or None,
-        reporter_email=text("reporter_email") or None,
-        is_anonymous=flags["is_anonymous"],
-        is_secret=flags["is_secret"],
-        category_id=text("category_id") or None,
-        opd_code=opd,
-        location_id=text("location_id") or None,
-        date_of_incident=incident,
-    )
     reported = {p.field for p in problems}
-    for problem in ticket.problems():
-        field, _, reason = problem.partition(": ")
-        if header.names.get(field, field) not in reported:
-            bad(field, reason)
-    if problems:
-        return None, problems
-    return ParsedRow(line, replace(ticket, import_key=import_key(ticket))), []
+    checked = validate_ticket(values, rules)
+    if isinstance(checked, TicketInput):
+        if problems:
+            return None, problems
+        return ParsedRow(line, replace(checked, import_key=import_key(checked))), []
+    for problem in checked:
+        if header.names.get(problem.field, problem.field) in reported:
+            continue  # already said: the cell is empty
+        bad(problem.field, problem.message_en)
+    return None, problems
 
 
 # --- writing ----------------------------------------------------------------------------------

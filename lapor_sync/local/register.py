@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import sqlite_utils
 
 from lapor_sync.domain import ComplaintState
+from lapor_sync.local.intake import MAX_TITLE, TicketInput
+from lapor_sync.local.values import LOCAL_CHANNELS
 from lapor_sync.store.db import transaction
 from lapor_sync.timeutil import now_wib, to_db
-
-LOCAL_CHANNELS = ("sms", "whatsapp", "telepon", "walk-in", "media-sosial", "web")
-MAX_TITLE = 150
 
 # The marker written into what lapor-sync sends, so a lost answer can be found again and
 # a pulled-back echo recognised: "[Ref: LPG-2026-000123]" or "[Ref: LPG-2026-000123/TL-7]".
@@ -38,50 +36,28 @@ def followup_marker(ref: str, followup_id: int) -> str:
     return f"[Ref: {ref}/TL-{followup_id}]"
 
 
+__all__ = [
+    "LOCAL_CHANNELS",
+    "MARKER_RE",
+    "MAX_TITLE",
+    "RegisterError",
+    "Ticket",
+    "TicketInput",
+    "add_followup",
+    "add_forward",
+    "add_ticket",
+    "assign_missing_refs",
+    "complaint_marker",
+    "followup_marker",
+    "insert_ticket",
+    "issue_ref",
+    "set_status",
+    "ticket_row",
+]
+
+
 class RegisterError(ValueError):
     """A local record cannot be written as given; the message says what to fix."""
-
-
-@dataclass(frozen=True)
-class TicketInput:
-    """A complaint taken outside SP4N-LAPOR! (Call Center, walk-in, social media)."""
-
-    channel: str
-    title: str
-    content: str
-    received_at: datetime
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    reporter_email: str | None = None
-    is_anonymous: bool = False
-    is_secret: bool = False
-    category_id: str | None = None
-    opd_code: str | None = None
-    location_id: str | None = None
-    date_of_incident: date | None = None
-    import_key: str | None = None
-
-    def problems(self) -> list[str]:
-        """Everything wrong with this input, each naming the field (never its value)."""
-        found = []
-        if self.channel not in LOCAL_CHANNELS:
-            found.append(f"channel: must be one of {', '.join(LOCAL_CHANNELS)}")
-        if not self.title.strip():
-            found.append("title: must not be empty")
-        elif len(self.title) > MAX_TITLE:
-            found.append(f"title: at most {MAX_TITLE} characters (has {len(self.title)})")
-        if not self.content.strip():
-            found.append("content: must not be empty")
-        if self.received_at.tzinfo is None:
-            found.append("received_at: needs a time zone")
-        if self.reporter_email and "@" not in self.reporter_email:
-            found.append("reporter_email: not an e-mail address")
-        if self.reporter_phone and not re.fullmatch(r"\+?[0-9 .\-]{6,20}", self.reporter_phone):
-            found.append("reporter_phone: digits only, optionally starting with +")
-        return found
-
-    def __repr__(self) -> str:
-        return f"TicketInput(channel={self.channel!r}, <personal data redacted>)"
 
 
 @dataclass(frozen=True)
