@@ -281,3 +281,22 @@ def yes_no(value: object) -> str:
 def csv_line(line: int) -> str:
     """How a line of an imported file is named under an Indonesian heading: ``baris 7``."""
     return f"baris {line}"
+
+
+# --- the portal (lapor-sync web) --------------------------------------------------------------
+
+ROLE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "admin": "Admin (Diskominfotik)",
+        "liaison": "Penghubung OPD",
+        "operator": "Operator Call Center",
+        "viewer": "Pemantau (monev)",
+    }
+)
+SHOWN_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "identity": "identitas pelapor",
+        "content": "isi laporan",
+        "secret_content": "isi rahasia",
+    }
+)

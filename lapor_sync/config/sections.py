@@ -384,6 +384,21 @@ class _WebBase(Section):
     session_max: PositiveDuration = timedelta(hours=12)
     login_max_failures: Annotated[int, _int(1, 100)] = 5
     login_lockout: PositiveDuration = timedelta(minutes=15)
+    tracking_url: str = "https://www.lapor.go.id/laporan/detil/{tracking_id}"
+
+    @field_validator("tracking_url")
+    @classmethod
+    def _tracking_url(cls, value: str) -> str:
+        try:
+            example = value.format(tracking_id="1234567")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                'must be an https:// address using only {tracking_id}, e.g. '
+                '"https://www.lapor.go.id/laporan/detil/{tracking_id}"'
+            ) from None
+        if "{tracking_id}" not in value or not example.startswith("https://"):
+            raise ValueError("must be an https:// address containing {tracking_id}")
+        return value
 
     @field_validator("host")
     @classmethod
@@ -412,6 +427,10 @@ class _WebBase(Section):
     def secure_cookies(self) -> bool:
         """Session cookies carry ``Secure`` exactly when the portal is served over https."""
         return self.public_url.startswith("https://")
+
+    def public_tracking_url(self, tracking_id: str) -> str:
+        """The complaint's public page on SP4N-LAPOR! (``tracking_url``)."""
+        return self.tracking_url.format(tracking_id=tracking_id)
 
     def complaint_url(self, ref: str) -> str:
         """The fixed address of a complaint's page: ``{public_url}/aduan/<local ref>``."""

@@ -489,3 +489,17 @@ def _portal_users_sessions_access(db: sqlite_utils.Database) -> None:
         CREATE INDEX access_journal_ticket ON access_journal (ticket_ref, at);
         """,
     )
+
+
+@migrations(name="0007_portal_list_indexes")
+def _portal_list_indexes(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- The portal's complaint list is newest first, paged by (received_at, id); the
+        -- search by Tracking ID reads links by it.
+        CREATE INDEX local_tickets_received ON local_tickets (received_at, id);
+        CREATE INDEX local_tickets_opd_received ON local_tickets (opd_code, received_at, id);
+        CREATE INDEX links_tracking ON links (tracking_id);
+        """,
+    )

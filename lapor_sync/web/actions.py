@@ -1,0 +1,170 @@
+"""What the portal writes: follow-ups, forward requests, conflict decisions, outbox retries.
+
+Every write goes through the same functions as the CLI (``local.register``,
+``sync.reconcile``, ``sync.outbox``), so the outbox row is born in the same transaction
+as the change and the next push sends it. A write on a complaint outside the account's
+scope is a 404, like a read.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from lapor_sync.local.register import RegisterError, add_followup, add_forward
+from lapor_sync.store.db import read_snapshot
+from lapor_sync.store.portal_queries import (
+    complaint_by_ref,
+    conflict_in_scope,
+    open_conflicts_in,
+    outbox_rows,
+)
+from lapor_sync.sync.outbox import retry_rows
+from lapor_sync.sync.reconcile import ConflictError, resolve_conflict
+from lapor_sync.web.access import Action, may_write, scope_of
+from lapor_sync.web.auth import current_user, guard
+from lapor_sync.web.context import db, portal
+
+bp = Blueprint("actions", __name__)
+MAX_TEXT = 20_000
+
+
+class FollowupForm(FlaskForm):  # type: ignore[misc]
+    content = TextAreaField(
+        "Isi tindak lanjut",
+        validators=[
+            DataRequired("Isi tindak lanjut tidak boleh kosong."),
+            Length(max=MAX_TEXT, message=f"Paling banyak {MAX_TEXT} karakter."),
+        ],
+    )
+    secret = BooleanField("Rahasia (tidak ditampilkan untuk umum)")
+
+
+class ForwardForm(FlaskForm):  # type: ignore[misc]
+    target = SelectField("Instansi tujuan", validators=[DataRequired("Pilih instansi tujuan.")])
+    reason = TextAreaField(
+        "Alasan",
+        default="Diteruskan ke Instansi Tujuan",
+        validators=[DataRequired("Tulis alasannya."), Length(max=2000)],
+    )
+
+
+class ConflictForm(FlaskForm):  # type: ignore[misc]
+    take = RadioField(
+        "Keputusan",
+        choices=[("lapor", "Ikut SP4N-LAPOR!"), ("local", "Ikut data lokal")],
+        validators=[DataRequired("Pilih salah satu.")],
+    )
+    note = TextAreaField(
+        "Alasan keputusan",
+        validators=[DataRequired("Tulis alasan keputusan (tanpa data pribadi)."), Length(max=1000)],
+    )
+
+
+class CsrfOnlyForm(FlaskForm):  # type: ignore[misc]
+    """A button's form: nothing to fill in, but the CSRF token is checked."""
+
+
+def _writable(ref: str) -> dict[str, object]:
+    user = current_user()
+    assert user is not None
+    complaint = complaint_by_ref(db(), scope_of(user), ref, portal().clock())
+    if complaint is None or not may_write(user, complaint):
+        abort(404)
+    return complaint
+
+
+def _forward_choices(opd_code: object) -> list[tuple[str, str]]:
+    return [
+        (o.institution_id, f"{o.name} ({o.code})")
+        for o in portal().settings.opd
+        if o.code != opd_code
+    ]
+
+
+@bp.route("/aduan/<ref>/tindak-lanjut", methods=["POST"])
+@guard(Action.FOLLOWUP)
+def followup(ref: str) -> ResponseReturnValue:
+    complaint = _writable(ref)
+    form = FollowupForm()
+    if not form.validate_on_submit():
+        return render_template("form_error.html", form=form, ref=ref), 400
+    opd = complaint["opd_code"] or ""
+    try:
+        add_followup(db(), ref, str(opd), str(form.content.data), is_secret=bool(form.secret.data))
+    except RegisterError:
+        abort(400)
+    flash("Tindak lanjut dicatat dan akan dikirim ke SP4N-LAPOR! pada pengiriman berikutnya.")
+    return redirect(url_for("complaints.complaint_page", ref=ref) + "#outbox")
+
+
+@bp.route("/aduan/<ref>/teruskan", methods=["POST"])
+@guard(Action.FOLLOWUP)
+def forward(ref: str) -> ResponseReturnValue:
+    complaint = _writable(ref)
+    form = ForwardForm()
+    form.target.choices = _forward_choices(complaint["opd_code"])
+    if not form.validate_on_submit():
+        return render_template("form_error.html", form=form, ref=ref), 400
+    add_forward(db(), ref, str(form.target.data), str(form.reason.data).strip())
+    flash("Permintaan penerusan dicatat dan akan dikirim ke SP4N-LAPOR!.")
+    return redirect(url_for("complaints.complaint_page", ref=ref) + "#outbox")
+
+
+@bp.route("/konflik")
+@guard(Action.CONFLICTS)
+def conflicts() -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    with read_snapshot(db()):
+        rows = open_conflicts_in(db(), scope_of(user))
+    return render_template("conflicts.html", rows=rows, form=ConflictForm())
+
+
+@bp.route("/konflik/<int:conflict_id>", methods=["POST"])
+@guard(Action.CONFLICTS)
+def resolve(conflict_id: int) -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    if not conflict_in_scope(db(), scope_of(user), conflict_id):
+        abort(404)
+    form = ConflictForm()
+    if not form.validate_on_submit():
+        return render_template("form_error.html", form=form, ref=None), 400
+    ctx = portal()
+    try:
+        resolve_conflict(
+            db(),
+            conflict_id,
+            str(form.take.data),
+            ctx.settings.state_for_status,
+            clock=ctx.clock,
+            note=f"{user.name}: {form.note.data}",
+        )
+    except ConflictError as exc:
+        flash(f"Konflik tidak dapat diselesaikan: {exc}")
+        return redirect(url_for("actions.conflicts"))
+    flash(f"Konflik {conflict_id} diselesaikan; keputusan tercatat di log rekonsiliasi.")
+    return redirect(url_for("actions.conflicts"))
+
+
+@bp.route("/outbox")
+@guard(Action.OUTBOX)
+def outbox() -> ResponseReturnValue:
+    rows = outbox_rows(db(), ("dead", "unknown", "pending", "sending"), 500)
+    return render_template("outbox.html", rows=rows, form=CsrfOnlyForm())
+
+
+@bp.route("/outbox/<int:row_id>/ulang", methods=["POST"])
+@guard(Action.OUTBOX)
+def retry(row_id: int) -> ResponseReturnValue:
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    changed = retry_rows(db(), ids=[row_id])
+    if not changed:
+        abort(404)
+    flash(f"Baris outbox {row_id} dijadwalkan ulang.")
+    return redirect(url_for("actions.outbox"))

@@ -1,0 +1,175 @@
+"""``create_app``: the portal as a Flask application (served by waitress, see ``serve``).
+
+Invariants:
+- refuses to start without ``web.session_secret`` (it signs cookies and CSRF tokens);
+- every form carries a CSRF token (Flask-WTF's ``CSRFProtect`` checks every POST);
+- every answer carries the security headers below: a Content-Security-Policy without
+  inline script (no script at all), ``frame-ancestors 'none'``, ``nosniff``, a strict
+  Referrer-Policy; pages are not cached (they hold personal data);
+- the session cookie is HttpOnly, SameSite=Lax, and Secure when ``web.public_url`` is
+  https; requests over 256 KiB are refused (there are no uploads);
+- errors are pages in Bahasa Indonesia, never a traceback; nothing personal is logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lapor_sync.config import Settings
+from lapor_sync.errors import LaporSyncError
+from lapor_sync.glossary import (
+    ROLE_LABELS,
+    channel_label,
+    conflict_label,
+    indonesian_datetime,
+    outbox_kind_label,
+    outbox_state_label,
+    stage_label,
+    state_label,
+)
+from lapor_sync.store.db import open_database
+from lapor_sync.timeutil import Clock, from_db, now_wib
+from lapor_sync.web.access import Action, allowed
+from lapor_sync.web.context import EXTENSION, PortalContext
+
+MAX_REQUEST_BYTES = 256 * 1024
+CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# The liaison report is the same HTML as the static report, whose styles are inline.
+REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+class WebError(LaporSyncError):
+    """The portal cannot start as configured; the message says which setting to fix."""
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = now_wib, db_path: Path | str | None = None
+) -> Flask:
+    secret = settings.web.session_secret.get_secret_value()
+    if not secret:
+        origin = settings.web.session_secret_origin
+        where = f" ({origin} is missing)" if origin else ""
+        raise WebError(
+            f"web.session_secret is not set{where}: the portal needs it to sign sessions. "
+            "See docs/configuration.md, section [web]."
+        )
+    ctx = PortalContext(settings=settings, clock=clock, db_path=db_path)
+    open_database(ctx.path).close()  # migrate once, before any request thread
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_NAME="lapor_portal",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.web.secure_cookies,
+        SESSION_COOKIE_PATH=urlsplit(settings.web.public_url).path or "/",
+        PERMANENT_SESSION_LIFETIME=settings.web.session_max,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=settings.web.secure_cookies,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    if settings.web.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+    app.extensions[EXTENSION] = ctx
+    CSRFProtect(app)
+    _filters(app)
+    _hooks(app)
+    _errors(app)
+    from lapor_sync.web import actions, auth, complaints, intake, pages
+
+    for module in (auth, pages, complaints, actions, intake):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def _hooks(app: Flask) -> None:
+    from lapor_sync.web.auth import current_user, load_user
+
+    app.before_request(load_user)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        user = current_user()
+        return {
+            "user": user,
+            "can": (lambda action: user is not None and allowed(user, Action(action))),
+            "role_label": ROLE_LABELS,
+        }
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        report = request.endpoint == "pages.report"
+        response.headers["Content-Security-Policy"] = REPORT_CSP if report else CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _errors(app: Flask) -> None:
+    texts = {
+        400: ("Permintaan tidak dapat diproses", "Periksa isian Anda lalu coba lagi."),
+        401: ("Perlu masuk", "Silakan masuk terlebih dahulu."),
+        403: ("Tidak diizinkan", "Akun Anda tidak mempunyai akses ke halaman ini."),
+        404: ("Tidak ditemukan", "Halaman atau pengaduan ini tidak ada, atau bukan wewenang Anda."),
+        405: ("Tidak diizinkan", "Cara membuka halaman ini tidak didukung."),
+        413: ("Isian terlalu besar", "Isian yang dikirim melebihi batas."),
+    }
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "error.html",
+            title="Formulir kedaluwarsa",
+            text="Token keamanan formulir tidak ada atau sudah tidak berlaku. Muat ulang "
+            "halaman lalu kirim lagi.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[str, int]:
+        code = exc.code or 500
+        title, text = texts.get(code, ("Terjadi kesalahan", "Coba lagi beberapa saat lagi."))
+        return render_template("error.html", title=title, text=text), code
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception) -> tuple[str, int]:
+        from lapor_sync.logs import get_logger
+
+        # The type only: a message could quote a form value (personal data).
+        get_logger("lapor_sync.web").error("portal_error", error_type=type(exc).__name__)
+        return render_template(
+            "error.html", title="Terjadi kesalahan", text="Coba lagi beberapa saat lagi."
+        ), 500
+
+
+def _filters(app: Flask) -> None:
+    def when(value: str | None) -> str:
+        if not value:
+            return "-"
+        try:
+            return indonesian_datetime(from_db(str(value)))
+        except ValueError:
+            return str(value)
+
+    app.add_template_filter(when, "when")
+    app.add_template_filter(state_label, "state")
+    app.add_template_filter(lambda s: stage_label(s, None), "stage")
+    app.add_template_filter(channel_label, "channel")
+    app.add_template_filter(outbox_state_label, "outbox_state")
+    app.add_template_filter(outbox_kind_label, "outbox_kind")
+    app.add_template_filter(conflict_label, "conflict_kind")
