@@ -16,8 +16,9 @@ Personal data:
   complaint is anonim (then the OPD does not see it);
 - rahasia content (the text of a rahasia complaint or follow-up): admin and the
   complaint's OPD only;
-- viewer: neither; complaint text is shown to a viewer only with anything that looks like
-  a NIK, phone number or e-mail masked (``redact_text``), and rahasia text not at all.
+- viewer: neither, and no complaint or follow-up text at all (free text names people in
+  ways no mask catches); titles as the report shows them (NIK/phone/e-mail masked,
+  rahasia hidden).
 
 A complaint outside an account's scope is "not found" (404), never "forbidden": whether it
 exists is itself not shown.
@@ -90,7 +91,7 @@ def sees_secret(user: User, complaint: Mapping[str, Any]) -> bool:
 
 
 def sees_clear_text(user: User) -> bool:
-    """Whether non-rahasia complaint text is shown as written (else masked)."""
+    """Whether non-rahasia complaint and follow-up text is shown (never to a viewer)."""
     return user.role is not Role.VIEWER
 
 

@@ -150,6 +150,9 @@ def _errors(app: Flask) -> None:
     def _crash(exc: Exception) -> tuple[str, int]:
         from lapor_sync.logs import get_logger
 
+        if app.testing:
+            raise exc  # tests see the traceback; users never do
+
         # The type only: a message could quote a form value (personal data).
         get_logger("lapor_sync.web").error("portal_error", error_type=type(exc).__name__)
         return render_template(

@@ -61,7 +61,6 @@ def current_user() -> User | None:
 def load_user() -> None:
     """Before each request: find the signed-in account (or none) from the session token."""
     g.user = None
-    g.session_expired = False
     token = session.get(SESSION_KEY)
     if not isinstance(token, str):
         return
@@ -71,7 +70,8 @@ def load_user() -> None:
     )
     if check.user is None:
         session.pop(SESSION_KEY, None)
-        g.session_expired = check.expired
+        if check.expired:
+            session["expired"] = True  # the login page says why (once)
         return
     g.user = check.user
 
@@ -112,7 +112,7 @@ def _safe_next(target: str | None) -> str:
 def login() -> ResponseReturnValue:
     form = LoginForm()
     message = None
-    if g.get("session_expired"):
+    if session.pop("expired", False):
         message = "Sesi Anda telah berakhir. Silakan masuk kembali."
     if form.validate_on_submit():
         ctx = portal()

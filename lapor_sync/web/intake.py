@@ -30,6 +30,7 @@ from lapor_sync.web.context import db, portal
 
 bp = Blueprint("intake", __name__)
 DUPLICATE_DAYS = 20
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 NIK_RE = re.compile(r"(?<!\d)\d{16}(?!\d)")
 # TicketInput's English problems, per field, as the operator reads them.
 FIELD_TEXT = {
@@ -101,6 +102,9 @@ def _ticket(form: IntakeForm, now: datetime) -> tuple[TicketInput | None, dict[s
         opd_code=opd,
         date_of_incident=incident,
     )
+    # Stricter than TicketInput's "has an @" until the shared intake validator lands.
+    if ticket.reporter_email and not EMAIL_RE.fullmatch(ticket.reporter_email):
+        errors["email"] = FIELD_TEXT["reporter_email"]
     for problem in ticket.problems():
         field = problem.partition(": ")[0]
         errors.setdefault(FORM_FIELD.get(field, field), FIELD_TEXT.get(field, "Periksa isian ini."))
