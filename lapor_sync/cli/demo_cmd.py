@@ -19,11 +19,29 @@ from lapor_sync.demo import run_demo
     help="Demo database (recreated each run; the configured store is never touched).",
 )
 @click.option("--complaints", default=300, show_default=True, help="Complaints to seed.")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Keep the sandbox, the daemon and the portal running, with one account per role.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), help="Portal port with --serve.")
 @pass_state
 @handle_errors
-def demo_command(state: CliState, store: Path, complaints: int) -> None:
-    """Start a sandbox SP4N-LAPOR!, pull from it, push Call Center tickets, show the result."""
+def demo_command(
+    state: CliState, store: Path, complaints: int, serve: bool, port: int | None
+) -> None:
+    """Start a sandbox SP4N-LAPOR!, pull from it, push Call Center tickets, show the result.
+
+    With --serve: keep a sandbox, the daemon and the portal running on loopback (its own
+    store, default var/demo-portal.db) and print one account per role with its password.
+    """
     if state.log_level is None:
         state.log_level = "warning"  # the narration is the output; --log-level info adds logs
     store.parent.mkdir(parents=True, exist_ok=True)
+    if serve:
+        from lapor_sync.web.demo_serve import serve_demo
+
+        target = store if store != Path("var/demo.db") else store.with_name("demo-portal.db")
+        serve_demo(state.settings(), target.resolve(), click.echo, complaints=complaints, port=port)
+        return
     run_demo(state.settings(), store.resolve(), click.echo, complaints=complaints)
