@@ -105,6 +105,7 @@ def make_client(
         user_agent=http.user_agent,
         header_names=HeaderNames(auth.key_header, auth.key_scheme, auth.token_header),
         oauth2=oauth2,
+        profile=account.wire_profile,
     )
     kwargs: dict[str, Any] = {
         "on_request": on_request,

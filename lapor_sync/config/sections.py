@@ -26,6 +26,7 @@ from pydantic import (
 
 from lapor_sync import __version__
 from lapor_sync.config.auth_section import AccountAuth
+from lapor_sync.config.contract_section import AccountContract
 from lapor_sync.config.fields import (
     ChannelName,
     ConfigDate,
@@ -45,6 +46,7 @@ from lapor_sync.config.fields import (
 )
 from lapor_sync.config.secret_sources import SecretOrigin, SecretSpec
 from lapor_sync.domain import ComplaintState
+from lapor_sync.lapor.profiles import Profile, ProfileName
 
 DEFAULT_CHANNELS: Mapping[ChannelName, str] = {
     "sms": "2",
@@ -100,6 +102,28 @@ class _AccountBase(Section):
     page_size: Annotated[int, _int(1, 100)] = 100
     enabled: StrictBool = True
     auth: AccountAuth = Field(default_factory=AccountAuth)
+    profile: ProfileName = "default"
+    contract: AccountContract = Field(default_factory=AccountContract)
+
+    @field_validator("contract")
+    @classmethod
+    def _page_size_within_limit(
+        cls, value: AccountContract, info: ValidationInfo
+    ) -> AccountContract:
+        size, name = info.data.get("page_size"), info.data.get("profile")
+        if isinstance(size, int) and isinstance(name, str):
+            limit = value.apply(name).max_page_size
+            if size > limit:
+                raise ValueError(
+                    f"the server's page-size limit ({limit}) is below page_size ({size}); "
+                    "lower page_size"
+                )
+        return value
+
+    @property
+    def wire_profile(self) -> Profile:
+        """The contract profile this account's client speaks, overrides applied."""
+        return self.contract.apply(self.profile)
 
     @field_validator("base_url")
     @classmethod

@@ -36,7 +36,7 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -85,9 +85,12 @@ from lapor_sync.lapor.auth import (
 )
 from lapor_sync.lapor.deadline import guarded_adapter, watchdog
 from lapor_sync.lapor.pacing import RateBudget, RequestSlots
+from lapor_sync.lapor.profiles import DEFAULT_PROFILE, Encoding, Profile, form_fields
 from lapor_sync.timeutil import WIB
 
 _R = TypeVar("_R")
+Files = Sequence[tuple[str, tuple[str | None, Any] | tuple[str | None, Any, str]]]
+"""Multipart parts as ``requests`` takes them: (field, (filename or None, content[, type]))."""
 
 RequestHook = Callable[[str, str, float], None]
 """Called after every HTTP attempt with (endpoint, outcome, seconds); outcome is a status
@@ -118,6 +121,7 @@ class ClientOptions:
     user_agent: str = "lapor-sync"
     header_names: HeaderNames = field(default_factory=HeaderNames)
     oauth2: OAuth2Options | None = None
+    profile: Profile = DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -259,11 +263,11 @@ class LaporClient:
         params: dict[str, str | int] = {
             "updated_from": query.updated_from.astimezone(WIB).strftime(wire.WIRE_TIMESTAMP),
             "page": query.page,
-            "page_size": query.page_size,
+            "page_size": min(query.page_size, self._options.profile.max_page_size),
         }
         if query.search:
             params["search"] = query.search
-        results = self._read("list", "complaints", params)
+        results = self._read("list", self._path("list"), params)
         items: list[ComplaintSummary] = []
         invalid: list[InvalidItem] = []
         raw_items = results.get("data")
@@ -285,7 +289,7 @@ class LaporClient:
         return ListPage(page=page, invalid=tuple(invalid))
 
     def complaint_detail(self, complaint_id: str) -> ComplaintDetail:
-        results = self._read("detail", f"complaints/{complaint_id}/complaint", {})
+        results = self._read("detail", self._path("detail", complaint_id), {})
         return wire.detail_from_wire(results)
 
     def followups(self, complaint_id: str) -> list[FollowUp]:
@@ -296,7 +300,7 @@ class LaporClient:
         """Every follow-up of a complaint, with unreadable ones set aside for quarantine."""
         good: list[FollowUp] = []
         bad: list[InvalidItem] = []
-        for raw in self._paged("followups", f"complaints/{complaint_id}/followups"):
+        for raw in self._paged("followups", self._path("followups", complaint_id)):
             try:
                 good.append(wire.followup_from_wire(raw))
             except InvalidRecordError as exc:
@@ -304,11 +308,11 @@ class LaporClient:
         return good, bad
 
     def institutions(self) -> list[Institution]:
-        results = self._read("institutions", "masters/institutions/external", {"page_size": 1000})
+        results = self._read("institutions", self._path("institutions"), {"page_size": 1000})
         return [wire.institution_from_wire(x) for x in results.get("data") or []]
 
     def categories(self) -> list[Category]:
-        results = self._read("categories", "masters/categories", {})
+        results = self._read("categories", self._path("categories"), {})
         return [wire.category_from_wire(x) for x in results.get("data") or []]
 
     def _paged(self, endpoint: str, path: str) -> Iterator[Any]:
@@ -362,7 +366,12 @@ class LaporClient:
     # --- writes --------------------------------------------------------------------------
 
     def create_complaint(self, new: NewComplaint) -> CreatedComplaint:
-        envelope = self._write("create", "complaints/complaint", wire.complaint_to_wire(new))
+        envelope = self._write(
+            "create",
+            self._path("create"),
+            wire.complaint_to_wire(new),
+            self._options.profile.create_encoding,
+        )
         complaint_id, tracking_id = self._ambiguous_if_unreadable(
             "create", lambda: wire.created_complaint_id(envelope)
         )
@@ -370,14 +379,17 @@ class LaporClient:
 
     def add_followup(self, new: NewFollowUp) -> str:
         envelope = self._write(
-            "followup_add", "complaints/followup/add", wire.followup_to_wire(new)
+            "followup_add",
+            self._path("followup_add"),
+            wire.followup_to_wire(new),
+            self._options.profile.followup_encoding,
         )
         return self._ambiguous_if_unreadable(
             "followup_add", lambda: wire.created_followup_id(envelope)
         )
 
     def forward(self, forward: Forward) -> None:
-        path = f"complaints/process/{forward.complaint_id}/reject"
+        path = self._path("forward", forward.complaint_id)
         self._write("forward", path, wire.forward_to_wire(forward))
 
     @staticmethod
@@ -389,9 +401,19 @@ class LaporClient:
                 "write accepted but its answer carries no id", endpoint=endpoint
             ) from None
 
-    def _write(self, endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _path(self, endpoint: str, record_id: str | None = None) -> str:
+        return self._options.profile.path(endpoint, record_id)
+
+    def _write(
+        self, endpoint: str, path: str, body: dict[str, Any], encoding: Encoding = "json"
+    ) -> dict[str, Any]:
         """Send once. Raises RetryableRemoteError only when the server surely did not apply it."""
-        status, raw, retry_after = self._send("POST", endpoint, path, json_body=body)
+        if encoding == "multipart":
+            status, raw, retry_after = self._send(
+                "POST", endpoint, path, files=form_fields(body)
+            )
+        else:
+            status, raw, retry_after = self._send("POST", endpoint, path, json_body=body)
         try:
             return answers.decode_envelope(endpoint, status, raw, retry_after)
         except RetryableRemoteError as exc:
@@ -411,11 +433,13 @@ class LaporClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: dict[str, Any] | None = None,
+        files: Files | None = None,
     ) -> tuple[int, bytes, float | None]:
         """One request; after a 401, ONE more with renewed credentials (lapor/auth.py)."""
         presented = self.credentials.current()
         status, body, retry_after = self._send_once(
-            method, endpoint, path, presented.headers, params=params, json_body=json_body
+            method, endpoint, path, presented.headers, params=params, json_body=json_body,
+            files=files,
         )
         if status == 401 and self.credentials.after_unauthorized(presented):
             # A 401 is the gateway's refusal before the service saw the request, so
@@ -435,6 +459,7 @@ class LaporClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: dict[str, Any] | None = None,
+        files: Files | None = None,
     ) -> tuple[int, bytes, float | None]:
         url = urljoin(self._base, path)
         if self._stop is not None and self._stop.is_set():
@@ -442,7 +467,7 @@ class LaporClient:
         self.budget.take(endpoint)
         with self._slots.slot(endpoint) if self._slots else contextlib.nullcontext():
             status, body, retry_after = self._attempt(
-                method, endpoint, url, headers, params, json_body
+                method, endpoint, url, headers, params, json_body, files
             )
         if retry_after is not None and status in (429, 503):
             # Every thread of this account waits it out, not only this one (up to the cap:
@@ -458,6 +483,7 @@ class LaporClient:
         headers: Mapping[str, str],
         params: Mapping[str, str | int] | None,
         json_body: dict[str, Any] | None,
+        files: Files | None = None,
     ) -> tuple[int, bytes, float | None]:
         """One HTTP exchange under the total deadline."""
         started = time.perf_counter()
@@ -471,6 +497,7 @@ class LaporClient:
                         url,
                         params=params,
                         json=json_body,
+                        files=files,
                         headers=dict(headers),
                         timeout=(self._options.connect_timeout, self._options.read_timeout),
                         allow_redirects=False,

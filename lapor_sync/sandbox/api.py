@@ -19,13 +19,14 @@ Choices where the contract leaves room (documented for the connector's authors):
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from lapor_sync.sandbox import masters, render
+from lapor_sync.sandbox.contract import SandboxContract
+from lapor_sync.sandbox.forms import decode_body
 from lapor_sync.sandbox.masters import Account, scope_of
 from lapor_sync.sandbox.records import ReporterRecord
 from lapor_sync.sandbox.world import FORWARD_TEXT, SandboxWorld
@@ -41,7 +42,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/complaints/(\d+)/complaint"), "detail"),
     ("GET", re.compile(r"/complaints/(\d+)/followups"), "followups"),
     ("GET", re.compile(r"/masters/(institutions/external|categories)"), "masters"),
-    ("POST", re.compile(r"/complaints/complaint"), "create"),
+    ("POST", re.compile(r"/complaints/complaint(?:-lmw)?"), "create"),
     ("POST", re.compile(r"/complaints/followup/add"), "followup_add"),
     ("POST", re.compile(r"/complaints/process/(\d+)/reject"), "reject"),
 )
@@ -62,6 +63,8 @@ class ApiRequest:
     account: Account
     base_url: str           # absolute, with the prefix, for next_page_url
     page_shift: bool = False
+    content_type: str = "application/json"
+    contract: SandboxContract = field(default_factory=SandboxContract)
 
 
 @dataclass(slots=True)
@@ -169,11 +172,12 @@ class _Fields:
 
 
 def _json_body(req: ApiRequest) -> dict[str, Any] | None:
-    try:
-        value = json.loads(req.body.decode("utf-8")) if req.body else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    """The body's fields, JSON or multipart form (forms.py); None when unreadable or when
+    the world's contract (contract.py) refuses this encoding for this kind of request."""
+    body = decode_body(req.content_type, req.body)
+    if not req.contract.accepts_encoding(req.route.kind, body.encoding):
         return None
-    return value if isinstance(value, dict) else None
+    return body.fields
 
 
 def _paging(fields: _Fields, default_size: int, max_size: int) -> tuple[int, int]:

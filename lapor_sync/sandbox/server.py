@@ -201,6 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
             route = api.Route("unknown", None, 404)
         else:
             route = api.route(self.command, path[len(prefix):])
+            if not world.contract.accepts_path(route.kind, path[len(prefix):]):
+                route = api.Route("unknown", None, 404)
         kind = route.kind
         decision = world.faults.decide(kind, route.arg) if kind != "unknown" else Decision()
         self._unrecorded = (path, kind, decision.label)
@@ -240,7 +242,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"success": False, "message": "Terjadi kesalahan pada server.",
                                   "errors": {}})
             return 200
-        req = api.ApiRequest(route, params, body, account, self._base_url(), d.page_shift)
+        req = api.ApiRequest(
+            route, params, body, account, self._base_url(), d.page_shift,
+            self.headers.get("Content-Type", ""), world.contract,
+        )
         resp = api.handle(world, req)
         if d.slow_response_s:
             time.sleep(d.slow_response_s)
