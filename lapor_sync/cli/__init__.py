@@ -69,6 +69,9 @@ def _register() -> None:
     from lapor_sync.cli.web_cmd import web_command
 
     cli.add_command(web_command)
+    from lapor_sync.cli.notify_cmd import notify_group
+
+    cli.add_command(notify_group)
 
 
 _register()

@@ -28,6 +28,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from lapor_sync.config.fields import BASE_DIR, ChannelName, NumericId
 from lapor_sync.config.fields import is_loopback_host as _is_loopback
+from lapor_sync.config.notify_section import NotifyConfig, build_notify
 from lapor_sync.config.problem_text import Loc, key_path, pydantic_problem, toml_problem
 from lapor_sync.config.secret_sources import (
     SecretOrigin,
@@ -89,6 +90,7 @@ class ConfigFile(Section):
     reconcile: ReconcileSettings = _section()
     report: ReportSettings = _section()
     web: WebConfig = _section()
+    notify: NotifyConfig = _section()
 
     @field_validator("status_map")
     @classmethod
@@ -261,6 +263,7 @@ def _resolve_secrets(
                     continue
             resolved[(i, field)] = (secret, spec.origin())
     _resolve_web_secret(data, env, context, resolve_web, resolved, problems)
+    problems += _resolve_notify_secrets(data, env, context, resolve, resolved)
     return resolved, problems
 
 
@@ -321,6 +324,51 @@ def _resolve_web_secret(
     resolved[_WEB_SECRET] = (secret, spec.origin())
 
 
+# Keys of the notify secrets in ``_Resolved`` (accounts use their index, >= 0).
+_NOTIFY_SECRETS = {"smtp": (-3, "password"), "webhook": (-4, "secret")}
+
+
+def _resolve_notify_secrets(
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    context: dict[str, Path],
+    resolve: bool,
+    resolved: _Resolved,
+) -> list[tuple[Loc, str]]:
+    """The SMTP password and the webhook secret, by the accounts' rules."""
+    problems: list[tuple[Loc, str]] = []
+    notify = data.get("notify")
+    if not isinstance(notify, dict):
+        return problems
+    enabled = notify.get("enabled", False) is True
+    for table, (slot, field) in _NOTIFY_SECRETS.items():
+        section = notify.get(table)
+        if not isinstance(section, dict) or section.get(field) is None:
+            continue
+        host = section.get("host") if table == "smtp" else None
+        url = section.get("url") if table == "webhook" else None
+        if isinstance(url, str):
+            host = _host_of(url)
+        loopback = _is_loopback(host) if isinstance(host, str) and host else None
+        try:
+            spec = SecretSpec.model_validate(section[field], context=context)
+        except ValidationError:
+            continue  # reported by pass 1
+        if not resolve and spec.kind != "value":
+            resolved[(slot, field)] = (SecretStr(""), spec.origin())
+            continue
+        try:
+            secret = resolve_secret(spec, env=env, plain_allowed=loopback)
+        except SecretProblem as problem:
+            if problem.missing and not enabled:
+                secret = SecretStr("")  # notifications off: the secret is not needed yet
+            else:
+                problems.append((("notify", table, field, problem.key), problem.message))
+                continue
+        resolved[(slot, field)] = (secret, spec.origin())
+    return problems
+
+
 def _host_of(url: str) -> str | None:
     """The host of a URL even when the URL is otherwise invalid (reported in pass 1)."""
     try:
@@ -376,6 +424,32 @@ def _cross_checks(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
             problems.append(
                 (("local", "default_account"), f'account "{default}" has enabled = false')
             )
+    problems += _notify_checks(data, opds)
+    return problems
+
+
+def _notify_checks(
+    data: Mapping[str, Any], opds: Sequence[tuple[int, dict[str, Any]]]
+) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    notify = data.get("notify")
+    if not isinstance(notify, dict):
+        return problems
+    codes = [o["code"] for _, o in opds if isinstance(o.get("code"), str)]
+    recipients = notify.get("recipients")
+    if isinstance(recipients, dict):
+        for code in recipients:
+            if code not in codes:
+                known = ", ".join(codes) or "none"
+                problems.append(
+                    (("notify", "recipients", code), f'unknown OPD code "{code}" (known: {known})')
+                )
+    if notify.get("enabled") is True and not (
+        isinstance(notify.get("smtp"), dict) or isinstance(notify.get("webhook"), dict)
+    ):
+        problems.append(
+            (("notify", "enabled"), "needs [notify.smtp] or [notify.webhook] to send anything")
+        )
     return problems
 
 
@@ -459,6 +533,11 @@ def _build(document: ConfigFile, secrets: _Resolved, config_path: Path) -> Setti
         reconcile=document.reconcile,
         report=document.report,
         web=_web(document.web, secrets),
+        notify=build_notify(
+            document.notify,
+            _secret_at(secrets, _NOTIFY_SECRETS["smtp"]),
+            _secret_at(secrets, _NOTIFY_SECRETS["webhook"]),
+        ),
     )
 
 
@@ -466,6 +545,11 @@ def _web(config: WebConfig, secrets: _Resolved) -> WebSettings:
     fields = config.model_dump(exclude={"session_secret"})
     secret, origin = secrets.get(_WEB_SECRET, (SecretStr(""), None))
     return WebSettings(**fields, session_secret=secret, session_secret_origin=origin)
+
+
+def _secret_at(secrets: _Resolved, slot: tuple[int, str]) -> SecretStr | None:
+    found = secrets.get(slot)
+    return found[0] if found is not None else None
 
 
 def _merge_status_map(configured: Mapping[str, ComplaintState]) -> dict[str, ComplaintState]:

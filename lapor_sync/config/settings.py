@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from lapor_sync.config.fields import ChannelName, check_base_url, is_loopback_host, url_host
+from lapor_sync.config.notify_section import NotifySettings
 from lapor_sync.config.sections import (
     Account,
     CalendarOverrides,
@@ -60,6 +61,7 @@ class Settings(Section):
     reconcile: ReconcileSettings
     report: ReportSettings
     web: WebSettings
+    notify: NotifySettings = NotifySettings()
 
     _status_lookup: dict[str, ComplaintState] = PrivateAttr(default_factory=dict)
     _calendar: WorkingCalendar | None = PrivateAttr(default=None)

@@ -503,3 +503,51 @@ def _portal_list_indexes(db: sqlite_utils.Database) -> None:
         CREATE INDEX links_tracking ON links (tracking_id);
         """,
     )
+
+
+@migrations(name="0008_notify_outbox")
+def _notify_outbox(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Notifications to liaisons, admins and monitoring (owner: store/notify_outbox.py).
+        -- A row is the whole message, decided and committed before any attempt to send it;
+        -- ``dedupe_key`` makes deciding the same message twice a no-op. No personal data:
+        -- recipients are the configured desks' addresses, texts carry identifiers only.
+        CREATE TABLE notify_outbox (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN
+                ('opd_batch', 'opd_digest', 'admin_alert', 'monitoring_weekly', 'test')),
+            opd_code TEXT,
+            channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+            recipients TEXT NOT NULL DEFAULT '[]',
+            subject TEXT NOT NULL,
+            body_text TEXT NOT NULL,
+            body_html TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'unknown', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL DEFAULT '',
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX notify_outbox_state ON notify_outbox (state, next_attempt_at);
+
+        -- What has been announced (owner: store/notify_conditions.py). An OPD item is told
+        -- once per condition; an admin condition once when it opens and once when it
+        -- clears (``cleared_at``). ``label`` is the identifier-only text of the condition.
+        CREATE TABLE notify_conditions (
+            key TEXT PRIMARY KEY,
+            audience TEXT NOT NULL CHECK (audience IN ('opd', 'admin')),
+            opd_code TEXT,
+            label TEXT NOT NULL DEFAULT '',
+            opened_at TEXT NOT NULL,
+            cleared_at TEXT
+        );
+        CREATE INDEX notify_conditions_open ON notify_conditions (audience, cleared_at);
+        """,
+    )
