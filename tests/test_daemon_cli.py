@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from lapor_sync.app import pull_account, push_outbox
@@ -112,6 +113,39 @@ def test_backup_is_consistent_checked_private_and_refuses_to_overwrite(make_env:
     forced = invoke(env, "backup", "--force", str(dest))
     assert forced.exit_code == 0
     assert sorted(p.name for p in dest.parent.iterdir()) == ["lapor-sync.db"]  # no leftovers
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["the store", "its -wal", "its -shm", "its lock", "a symlink to its -wal", "a hard link"],
+)
+def test_backup_force_never_overwrites_a_file_of_the_store(make_env: Any, how: str) -> None:
+    env = synced_env(make_env, 87)
+    store = env.settings.store.path
+    wal = store.with_name(store.name + "-wal")
+    with database_lock(store):  # the daemon runs: its WAL and lock file exist
+        pass
+    assert wal.exists()
+    targets = {
+        "the store": store,
+        "its -wal": wal,
+        "its -shm": store.with_name(store.name + "-shm"),
+        "its lock": store.with_name(store.name + ".lock"),
+    }
+    if how in targets:
+        dest = targets[how]
+    elif how == "a symlink to its -wal":
+        dest = env.tmp_path / "innocent.db"
+        dest.symlink_to(wal)
+    else:
+        dest = env.tmp_path / "hardlink.db"
+        os.link(store, dest)
+    before = {p.name: p.read_bytes() for p in (store, wal)}
+    result = invoke(env, "backup", "--force", str(dest))
+    assert result.exit_code == 1, result.output
+    assert "the store's own file" in result.output and "Traceback" not in result.output
+    assert {p.name: p.read_bytes() for p in (store, wal)} == before
+    assert env.app.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_backup_into_a_missing_folder_fails_cleanly(make_env: Any) -> None:

@@ -8,6 +8,11 @@ with ``PRAGMA integrity_check``, flushed to disk and only then renamed to ``DEST
 existing ``DEST`` is refused unless ``force`` is given; a failed check leaves ``DEST``
 untouched.
 
+``DEST`` may never be one of the store's own files (the database, its ``-wal``, ``-shm``
+or ``-journal``, its ``.lock``), whatever name it is reached by: paths are compared after
+resolving symlinks, and existing files by device and inode, so a symlink or a hard link to
+the running store's WAL is refused too (replacing it would damage the running store).
+
 No lock is taken: a backup is safe next to a running daemon, and must be possible while
 one runs.
 """
@@ -40,8 +45,12 @@ class BackupResult:
 def backup_database(source: Path | str, dest: Path | str, *, force: bool = False) -> BackupResult:
     """Copy ``source`` to ``dest`` consistently; see the module docstring."""
     src_path, target = Path(source), Path(dest)
-    if target.resolve() == src_path.resolve():
-        raise BackupError("the backup cannot overwrite the database itself")
+    owned = _store_file_of(src_path, target)
+    if owned is not None:
+        raise BackupError(
+            f"{target} is the store's own file {owned.name}; "
+            "write the backup somewhere outside the store's files"
+        )
     if target.is_dir():
         raise BackupError(f"{target} is a folder; give the backup's file name")
     if target.exists() and not force:
@@ -81,6 +90,34 @@ def backup_database(source: Path | str, dest: Path | str, *, force: bool = False
             with contextlib.suppress(FileNotFoundError):
                 partial.with_name(partial.name + suffix).unlink()
     return BackupResult(target, pages, target.stat().st_size)
+
+
+STORE_SUFFIXES: tuple[str, ...] = ("", "-wal", "-shm", "-journal", ".lock")
+"""The files SQLite and lapor-sync keep beside (or as) the database ``<db>``."""
+
+
+def _store_file_of(store: Path, target: Path) -> Path | None:
+    """The store file ``target`` is (by resolved path or by inode), or None."""
+    # Both the name given and the resolved one: SQLite names the -wal after the path it
+    # opened, and the lock after the configured path.
+    bases = {store, store.resolve()}
+    family = [base.with_name(base.name + suffix) for base in bases for suffix in STORE_SUFFIXES]
+    resolved_target = target.resolve()
+    for member in family:
+        if member.resolve() == resolved_target:
+            return member
+    try:
+        target_stat = target.stat()
+    except OSError:
+        return None  # a new file cannot be a link to an existing one
+    for member in family:
+        try:
+            member_stat = member.stat()
+        except OSError:
+            continue
+        if (member_stat.st_dev, member_stat.st_ino) == (target_stat.st_dev, target_stat.st_ino):
+            return member
+    return None
 
 
 def _fsync_dir(folder: Path) -> None:
