@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 
 from lapor_sync.domain import ListQuery
 from lapor_sync.errors import FatalRemoteError, describe
@@ -100,3 +101,29 @@ def test_the_ca_bundle_setting_trusts_the_province_ca(https_server: tuple[str, P
     url, cert = https_server
     listing = _client(url, ca_bundle=str(cert)).list_complaints(QUERY)
     assert listing.page.items == ()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_in_the_environment_does_not_change_what_is_trusted(
+    https_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    url, cert = https_server
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # the machine may set either
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, str(cert))
+    with pytest.raises(FatalRemoteError) as info:
+        _client(url).list_complaints(QUERY)  # http.ca_bundle unset: the default store only
+    assert "TLS certificate not trusted" in describe(info.value)
+
+
+def test_the_configured_bundle_wins_over_one_in_the_environment(
+    https_server: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert = https_server
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(Path(requests.certs.where()).read_bytes())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
+    assert _client(url, ca_bundle=str(cert)).list_complaints(QUERY).page.items == ()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    with pytest.raises(FatalRemoteError):
+        _client(url, ca_bundle=str(other)).list_complaints(QUERY)

@@ -205,10 +205,12 @@ class LaporClient:
         self._session.headers.update(
             {"Accept": "application/json", "User-Agent": options.user_agent}
         )
-        # Passed with every request too: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in
-        # the environment override a session-level setting, which would silently ignore
-        # the configured http.ca_bundle. There is no way to turn verification off.
-        self._verify: str | bool = options.ca_bundle or True
+        # Passed with every request too, and always as a file: requests replaces
+        # ``verify=True`` (and a session-level setting) by REQUESTS_CA_BUNDLE /
+        # CURL_CA_BUNDLE from the environment, so the trust store would not be the one the
+        # configuration names. Unset http.ca_bundle means requests' own default (certifi).
+        # There is no way to turn verification off.
+        self._verify: str = options.ca_bundle or requests.certs.where()
         self._session.verify = self._verify
         self.credentials: Credentials = self._make_credentials(options, monotonic)
 
