@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
+import pytest
+
+from lapor_sync.daemon import endpoint
+from lapor_sync.daemon.endpoint import is_loopback_peer
 from lapor_sync.daemon.jobs import default_jobs
 from lapor_sync.daemon.service import Daemon
 from lapor_sync.sandbox import SandboxWorld, seed_world
-from tests.test_daemon_support import app_factory, http_get, runs_finished, wait_for
+from tests.test_daemon_support import app_factory, edit_config, http_get, runs_finished, wait_for
 from tests.test_health import run_now
 
 
@@ -36,3 +41,83 @@ def test_the_report_is_published_after_each_scan_and_served_read_only(make_env: 
         assert wait_for(runs_finished(env.settings.store.path, "report", 2), timeout=30)
     finally:
         daemon.stop()
+
+
+def _non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (the route a LAN client takes)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        address = str(probe.getsockname()[0])
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if is_loopback_peer(address) else address
+
+
+def _remote_health_daemon(env: Any) -> Daemon:
+    config = env.tmp_path / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "allow_remote_health = false", "allow_remote_health = true", 1
+        ),
+        encoding="utf-8",
+    )
+    settings = edit_config(config, health_host="0.0.0.0")
+    assert settings.daemon.allow_remote_health
+    out = settings.report.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "index.html").write_text("<h1>Laporan Pengaduan per OPD</h1>", encoding="utf-8")
+    return Daemon(settings, jobs=[], app_factory=app_factory(env), clock=env.world_clock, port=0)
+
+
+def test_allow_remote_health_lets_only_health_and_metrics_beyond_loopback(
+    make_env: Any,
+) -> None:
+    env = make_env(SandboxWorld(seed=96))
+    daemon = _remote_health_daemon(env)
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to connect from")
+    daemon.start()
+    try:
+        assert daemon.endpoint is not None
+        local = f"http://127.0.0.1:{daemon.endpoint.port}"
+        remote = f"http://{address}:{daemon.endpoint.port}"
+        assert http_get(local + "/report/")[0] == 200
+        assert http_get(local + "/")[0] == 200
+        assert http_get(remote + "/healthz")[0] == 200
+        assert http_get(remote + "/metrics")[0] == 200
+        for path in ("/report/", "/report/index.html", "/"):
+            status, body = http_get(remote + path)
+            assert status == 404 and b"Laporan" not in body, path
+    finally:
+        daemon.stop()
+
+
+def test_a_client_that_is_not_loopback_gets_404_for_the_report(
+    make_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same check without a second network interface: every peer counts as remote.
+    env = make_env(SandboxWorld(seed=97))
+    daemon = _remote_health_daemon(env)
+    monkeypatch.setattr(endpoint, "is_loopback_peer", lambda _host: False)
+    daemon.start()
+    try:
+        assert daemon.endpoint is not None
+        url = f"http://127.0.0.1:{daemon.endpoint.port}"
+        assert http_get(url + "/healthz")[0] == 200
+        assert http_get(url + "/report/")[0] == 404
+        assert http_get(url + "/report/index.html")[0] == 404
+    finally:
+        daemon.stop()
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.8.0.3", True), ("::1", True), ("::ffff:127.0.0.1", True),
+     ("192.0.2.2", False), ("::ffff:192.0.2.2", False), ("fd00::2", False), ("", False)],
+)
+def test_loopback_peers(host: str, loopback: bool) -> None:
+    assert is_loopback_peer(host) is loopback

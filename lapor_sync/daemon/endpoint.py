@@ -9,6 +9,11 @@ A handler takes a :class:`Request` and returns a :class:`Response`. Only GET and
 answered (405 otherwise); an unknown path is 404; a handler that raises is a 500 with a
 fixed body (the error is logged by class name only).
 
+Every route is loopback-only unless it was added with ``remote=True``: a client whose
+address is not a loopback address gets 404 for it, exactly as for a path that does not
+exist. Only health and metrics are added that way, so ``daemon.allow_remote_health``
+(which binds beyond loopback) never lets the liaison report or anything added later out.
+
 Invariants: each response (status line, headers, body) goes out in ONE write on a socket
 with Nagle disabled (docs/design.md, "A measured trap"); the server binds where the
 configuration says (loopback unless ``daemon.allow_remote_health``); request lines are
@@ -18,6 +23,7 @@ never logged (they could carry anything a client sent).
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
@@ -30,7 +36,14 @@ from urllib.parse import parse_qs, urlsplit
 from lapor_sync.errors import LaporSyncError
 from lapor_sync.logs import get_logger
 
-__all__ = ["EndpointError", "EndpointServer", "Request", "Response", "RouteTable"]
+__all__ = [
+    "EndpointError",
+    "EndpointServer",
+    "Request",
+    "Response",
+    "RouteTable",
+    "is_loopback_peer",
+]
 
 log = get_logger("lapor_sync.daemon")
 
@@ -61,29 +74,53 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+def is_loopback_peer(host: str) -> bool:
+    """True when a client's address is loopback (127.0.0.0/8, ::1, ::ffff:127.x.x.x)."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
 class RouteTable:
-    """Exact paths, then the longest matching prefix."""
+    """Exact paths, then the longest matching prefix; loopback-only unless ``remote``."""
 
     def __init__(self) -> None:
         self._exact: dict[str, Handler] = {}
         self._prefixes: dict[str, Handler] = {}
+        self._remote: set[str] = set()
         self._lock = threading.Lock()
 
-    def add(self, path: str, handler: Handler) -> None:
+    def add(self, path: str, handler: Handler, *, remote: bool = False) -> None:
+        """``remote=True``: answered to any client, not only to loopback ones."""
         with self._lock:
             self._exact[path] = handler
+            self._mark(path, remote)
 
-    def add_prefix(self, prefix: str, handler: Handler) -> None:
+    def add_prefix(self, prefix: str, handler: Handler, *, remote: bool = False) -> None:
         with self._lock:
             self._prefixes[prefix] = handler
+            self._mark(prefix + "*", remote)
 
-    def find(self, path: str) -> Handler | None:
+    def _mark(self, key: str, remote: bool) -> None:
+        if remote:
+            self._remote.add(key)
+        else:
+            self._remote.discard(key)
+
+    def find(self, path: str, *, local: bool = True) -> Handler | None:
+        """The handler for ``path``; for a non-loopback client (``local=False``) only a
+        route added with ``remote=True``."""
         with self._lock:
             if path in self._exact:
-                return self._exact[path]
+                return self._exact[path] if local or path in self._remote else None
             for prefix in sorted(self._prefixes, key=len, reverse=True):
                 if path.startswith(prefix):
-                    return self._prefixes[prefix]
+                    allowed = local or prefix + "*" in self._remote
+                    return self._prefixes[prefix] if allowed else None
         return None
 
     @property
@@ -125,7 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Response.text(405, "method not allowed\n"), allow="GET, HEAD")
             return
         routes = cast(_Server, self.server).routes
-        handler = routes.find(split.path)
+        local = is_loopback_peer(str(self.client_address[0]))
+        handler = routes.find(split.path, local=local)
         if handler is None:
             self._send(Response.text(404, "not found\n"))
             return

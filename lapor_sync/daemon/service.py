@@ -170,8 +170,10 @@ class Daemon:
             clock=self._clock,
         )
         routes = RouteTable()
-        routes.add("/healthz", self._healthz)
-        routes.add("/metrics", self._metrics)
+        # Only health and metrics may leave loopback (daemon.allow_remote_health); the
+        # index and the report stay loopback-only: people get reports through the portal.
+        routes.add("/healthz", self._healthz, remote=True)
+        routes.add("/metrics", self._metrics, remote=True)
         routes.add("/", self._index)
         # The latest liaison report, regenerated after each deadline scan; read-only.
         routes.add_prefix("/report/", serve_directory(settings.report.out_dir, "/report/"))
