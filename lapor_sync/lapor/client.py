@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import requests
+import requests.certs
 from tenacity import (
     RetryCallState,
     Retrying,
