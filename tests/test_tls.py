@@ -121,7 +121,7 @@ def test_the_configured_bundle_wins_over_one_in_the_environment(
 ) -> None:
     url, cert = https_server
     other = tmp_path / "other-ca.pem"
-    other.write_bytes(Path(requests.certs.where()).read_bytes())
+    other.write_bytes(Path(requests.utils.DEFAULT_CA_BUNDLE_PATH).read_bytes())
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
     assert _client(url, ca_bundle=str(cert)).list_complaints(QUERY).page.items == ()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import requests
-import requests.certs
+import requests.utils
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -211,7 +211,7 @@ class LaporClient:
         # CURL_CA_BUNDLE from the environment, so the trust store would not be the one the
         # configuration names. Unset http.ca_bundle means requests' own default (certifi).
         # There is no way to turn verification off.
-        self._verify: str = options.ca_bundle or requests.certs.where()
+        self._verify: str = options.ca_bundle or requests.utils.DEFAULT_CA_BUNDLE_PATH
         self._session.verify = self._verify
         self.credentials: Credentials = self._make_credentials(options, monotonic)
 
