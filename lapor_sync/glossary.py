@@ -300,3 +300,35 @@ SHOWN_LABELS: Mapping[str, str] = MappingProxyType(
         "secret_content": "isi rahasia",
     }
 )
+
+
+# --- notifications (lapor_sync/notify) ---------------------------------------------------------
+
+NOTIFY_SUBJECTS: Mapping[str, str] = MappingProxyType(
+    {
+        "opd_batch": "[SP4N-LAPOR!] {count} hal baru untuk {opd}",
+        "opd_digest": "[SP4N-LAPOR!] Ringkasan harian {opd}: {summary}",
+        "admin_alert": "[lapor-sync] {opened} kondisi baru, {cleared} pulih",
+        "monitoring_weekly": "[SP4N-LAPOR!] Angka mingguan Provinsi: {period}",
+    }
+)
+NOTIFY_HEADINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "followup": "Pengaduan baru didisposisikan ke OPD (menunggu tindak lanjut)",
+        "reply": "Balasan pelapor menunggu tanggapan",
+        "conflict": "Konflik status menunggu keputusan",
+        "opened": "Kondisi baru",
+        "cleared": "Sudah pulih",
+    }
+)
+NOTIFY_COLUMNS = ("Tracking ID", "Ref. lokal", "Tahap", "Batas waktu", "Keterangan", "Tautan")
+NOTIFY_FOOTER = (
+    "Pesan ini dikirim otomatis oleh lapor-sync. Pesan ini tidak memuat data pelapor "
+    "maupun isi pengaduan; buka tautan di portal untuk rinciannya."
+)
+NOTIFY_NONE = "-"
+
+
+def due_text(due: datetime | None) -> str:
+    """``Jumat, 4 Desember 2026`` or ``-`` when there is no due date."""
+    return indonesian_date(due.astimezone(_WIB).date()) if due is not None else NOTIFY_NONE

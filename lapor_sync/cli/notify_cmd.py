@@ -36,18 +36,58 @@ def _state(ctx: click.Context) -> CliState:
 
 
 @click.group("notify", invoke_without_command=True)
+@click.option("--preview", is_flag=True, help="Print what would be sent now; send nothing.")
+@click.option("--opd", "opd_code", metavar="CODE", help="With --preview: only this OPD.")
 @click.option("--send-test", "address", metavar="ADDRESS", help="Send one test e-mail there.")
 @click.pass_context
 @handle_errors
-def notify_group(ctx: click.Context, address: str | None) -> None:
-    """Notifications to liaisons, admins and monitoring (see docs/operations.md)."""
+def notify_group(
+    ctx: click.Context, preview: bool, opd_code: str | None, address: str | None
+) -> None:
+    """Notifications to liaisons, admins and monitoring (see docs/operations.md).
+
+    --preview shows the messages a pass would queue now, with the daily digests and the
+    weekly figures as if it were their time; it sends nothing and changes nothing.
+    """
     if ctx.invoked_subcommand is not None:
-        if address is not None:
-            raise click.UsageError("--send-test is not combined with a subcommand")
+        if address is not None or preview:
+            raise click.UsageError("--send-test and --preview are not combined with a subcommand")
         return
-    if address is None:
-        raise click.UsageError("give --send-test ADDRESS or a subcommand (outbox)")
-    _send_test(_state(ctx), address)
+    if preview == (address is not None):
+        raise click.UsageError("give --preview, --send-test ADDRESS or a subcommand (outbox)")
+    if opd_code is not None and not preview:
+        raise click.UsageError("--opd goes with --preview")
+    if preview:
+        _preview(_state(ctx), opd_code)
+    else:
+        assert address is not None
+        _send_test(_state(ctx), address)
+
+
+def _preview(state: CliState, opd_code: str | None) -> None:
+    from lapor_sync.glossary import unknown_opd_text
+    from lapor_sync.notify.run import preview
+
+    settings = state.settings()
+    if opd_code is not None:
+        opd_code = opd_code.strip().upper()
+        if settings.opd_by_code(opd_code) is None:
+            raise click.BadParameter(
+                unknown_opd_text(opd_code, [o.code for o in settings.opd]), param_hint="--opd"
+            )
+    if not settings.notify.smtp and not settings.notify.webhook:
+        click.echo("no channel is configured ([notify.smtp] or [notify.webhook]): nothing to send")
+        return
+    with open_reader(settings.store.path) as conn:
+        rows = preview(sqlite_utils.Database(conn), settings, now_wib(), opd=opd_code)
+    if not settings.notify.enabled:
+        click.echo("([notify] enabled = false: the daemon sends none of this until enabled)\n")
+    for row in rows:
+        to = ", ".join(row.recipients) if row.channel == "email" else "(webhook)"
+        click.echo(f"=== {row.kind} via {row.channel} to {to}")
+        click.echo(f"Subject: {row.subject}")
+        click.echo(row.body_text)
+    click.echo(f"{len(rows)} message(s) would be queued.")
 
 
 def _send_test(state: CliState, address: str) -> None:

@@ -17,7 +17,7 @@ registry from the settings; tests pass their own specs (fakes that raise, count,
   write a row named after the job, the wrapper writes one and logs the summary line.
 
 Jobs and their ``runs`` names: ``pull`` (one row per account), ``push``, ``reconcile``,
-``deadlines``, ``daily_summary``.
+``deadlines``, ``daily_summary``, and ``notify`` when ``[notify] enabled``.
 """
 
 from __future__ import annotations
@@ -198,7 +198,37 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
         JobSpec("push", push_job, every=schedule.push_every, lane="push"),
         JobSpec("deadlines", deadlines_job, every=schedule.deadlines_every),
         JobSpec("daily_summary", daily_summary, at=schedule.daily_summary_at, watched=False),
+        *notify_jobs(settings),
     ]
+
+
+def notify_jobs(settings: Settings) -> list[JobSpec]:
+    """``notify`` (batches, digests, alerts, weekly figures, delivery) when enabled.
+
+    Every minute (or every ``batch_every`` if shorter), so the per-OPD batch interval and
+    the digest hour are kept to the minute and retries go out on time; in a lane of its
+    own, since it waits on the mail server.
+    """
+    if not settings.notify.enabled:
+        return []
+    every = min(settings.notify.batch_every, timedelta(minutes=1))
+    return [JobSpec("notify", notify_job, every=every, lane="notify")]
+
+
+def notify_job(app: App) -> object:
+    from lapor_sync.notify.admin import WatchedJob
+    from lapor_sync.notify.run import notify_pass
+
+    factor = app.settings.schedule.health_window_factor
+    accounts = tuple(a.name for a in app.settings.enabled_accounts)
+    watched = [
+        WatchedJob(s.name, s.every * factor, accounts if s.per_account else (None,))
+        for s in default_jobs(app.settings)
+        if s.every is not None and s.watched and s.name != "notify"
+    ]
+    return notify_pass(
+        app.db, app.settings, clock=app.clock, jobs=watched, stop=app.stop_event
+    )
 
 
 # --- the wrapper ------------------------------------------------------------------------

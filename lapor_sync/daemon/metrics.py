@@ -12,6 +12,7 @@ Families (all prefixed ``lapor_sync_``)::
     outbox_rows{state}                        rows per outbox state          (read at scrape)
     conflicts_waiting                         conflicts nobody resolved yet  (read at scrape)
     overdue{opd}                              open deadlines past due        (read at scrape)
+    notifications{state}                      notification outbox rows       (read at scrape)
     daemon_start_time_seconds                 when this daemon started
 
 Where the numbers come from: the scheduler's events (``EVENT_JOB_EXECUTED`` carries the
@@ -70,13 +71,17 @@ class StoreCollector:
             GaugeMetricFamily(
                 f"{PREFIX}_overdue", "Open deadlines past due, per OPD.", labels=["opd"]
             ),
+            GaugeMetricFamily(
+                f"{PREFIX}_notifications", "Notification outbox rows per state.", labels=["state"]
+            ),
         ]
 
     def collect(self) -> Iterable[Metric]:
-        outbox, conflicts, overdue = self._families()
+        outbox, conflicts, overdue, notifications = self._families()
         try:
             with queries.open_reader(self._db_path) as conn:
                 figures = queries.store_figures(conn, self._clock())
+                notify = queries.notify_counts(conn) or {}
         except Exception as exc:  # a scrape must answer even when the store cannot
             log.warning("metrics_store_unreadable", error_type=type(exc).__name__)
             return []
@@ -85,7 +90,9 @@ class StoreCollector:
         conflicts.add_metric([], figures.conflicts_waiting)
         for opd, count in figures.overdue.items():
             overdue.add_metric([opd], count)
-        return [outbox, conflicts, overdue]
+        for state, count in notify.items():
+            notifications.add_metric([state], count)
+        return [outbox, conflicts, overdue, notifications]
 
 
 class _RetriesCollector:

@@ -178,3 +178,33 @@ def activity_since(conn: sqlite3.Connection, now: datetime, hours: int = 24) -> 
         "pulled": sum_figure(conn, "pull", ("new", "changed"), since),
         "pushed": sum_figure(conn, "push", ("pushed",), since),
     }
+
+
+NOTIFY_STATES = ("pending", "sending", "sent", "unknown", "dead")
+
+
+def notify_counts(conn: sqlite3.Connection) -> dict[str, int] | None:
+    """Notification outbox rows per state (every state present); None on a store without it."""
+    try:
+        found = conn.execute("SELECT state, count(*) FROM notify_outbox GROUP BY state").fetchall()
+    except sqlite3.OperationalError:
+        return None
+    counts = dict.fromkeys(NOTIFY_STATES, 0)
+    counts.update({str(state): int(n) for state, n in found})
+    return counts
+
+
+def notify_failed(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[int, str, str, str]]:
+    """The newest ``dead`` or ``unknown`` notifications: (id, kind + OPD, state, reason)."""
+    try:
+        rows = conn.execute(
+            "SELECT id, kind, opd_code, state, last_error FROM notify_outbox "
+            "WHERE state IN ('dead', 'unknown') ORDER BY id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [
+        (int(i), f"{kind} {opd}" if opd else str(kind), str(state), str(error or ""))
+        for i, kind, opd, state, error in rows
+    ]

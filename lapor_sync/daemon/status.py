@@ -90,6 +90,8 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
             label = f"Last {job}:"
             lines.append(f"{label:<17} {_run_text(queries.last_run(conn, job), None, now)}")
         figures = queries.store_figures(conn, now)
+        notify_counts = queries.notify_counts(conn)
+        notify_failed = queries.notify_failed(conn)
     lines.append("")
     states = ", ".join(f"{s} {figures.outbox[s]}" for s in queries.BACKLOG_STATES)
     lines.append(f"Outbox backlog:   {figures.backlog} ({states})")
@@ -105,4 +107,13 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
         lines.append(f"Overdue:          {figures.overdue_total} ({overdue})")
     else:
         lines.append("Overdue:          none")
+    if notify_counts is not None and settings.notify.enabled:
+        counts = ", ".join(f"{s} {n}" for s, n in notify_counts.items())
+        lines.append(f"Notifications:    {counts}")
+    for row_id, what, state, reason in notify_failed:
+        # Shown even while notifications are off: what was decided still waits.
+        reason = redact_text(reason)[:ERROR_WIDTH]
+        lines.append(f"  notification {row_id} ({what}) {state}: {reason}")
+    if notify_failed:
+        lines.append("  (see: lapor-sync notify outbox; send again: notify outbox --retry ID)")
     return lines

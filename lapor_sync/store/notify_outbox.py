@@ -117,6 +117,15 @@ def already_decided(db: sqlite_utils.Database, dedupe_key: str) -> bool:
     return found is not None
 
 
+def last_created(db: sqlite_utils.Database, kind: str, opd_code: str | None) -> str | None:
+    """When the newest row of this kind (for this OPD) was decided, or None."""
+    found = db.execute(
+        "SELECT max(created_at) FROM notify_outbox WHERE kind = ? AND opd_code IS ?",
+        [kind, opd_code],
+    ).fetchone()
+    return str(found[0]) if found and found[0] else None
+
+
 def recover_interrupted(db: sqlite_utils.Database, now: datetime) -> int:
     """Rows a crash left in ``sending`` may have been delivered: mark them ``unknown``."""
     with transaction(db):
