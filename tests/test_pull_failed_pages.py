@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 
 from lapor_sync.app import pull_account
+from lapor_sync.daemon.health import HealthCheck
+from lapor_sync.daemon.jobs import default_jobs
+from lapor_sync.daemon.status import status_lines
 from lapor_sync.errors import RetryableRemoteError
 from lapor_sync.sandbox import SandboxWorld, seed_world
 from lapor_sync.sandbox.testing import mirror_differences
-from lapor_sync.store import mirror
+from lapor_sync.store import mirror, pull_gaps
+from lapor_sync.timeutil import to_db
 
 PEMPROV = "pemprov-lampung"
 PAGE = 20
@@ -74,7 +78,77 @@ def test_a_page_failing_for_good_while_the_next_downloads_commits_nothing_after_
         assert cursor is not None and cursor <= min(missing)
     else:
         assert cursor is None
+    assert health(env).status == 503 and len(failed_pull_lines(env)) == 3
 
     world.faults.clear()
     pull_account(env.app, PEMPROV)
     assert mirror_differences(env.app.db, world, PEMPROV, "18") == []
+    assert health(env).status == 200 and failed_pull_lines(env) == []
+
+
+def health(env: Any) -> Any:
+    return HealthCheck(
+        env.settings.store.path,
+        [j for j in default_jobs(env.settings) if j.name == "pull"],
+        [PEMPROV],
+        window_factor=1,
+        started_at=env.world.now(),
+        clock=env.world_clock,
+    ).report()
+
+
+def failed_pull_lines(env: Any) -> list[str]:
+    """The failed-pull block of ``lapor-sync status``: its line, the note and the reason."""
+    lines = status_lines(env.settings, env.world.now())
+    starts = [n for n, line in enumerate(lines) if "FAILED PULL" in line]
+    return [line for n in starts for line in lines[n : n + 3]]
+
+
+def test_a_failed_pull_shows_in_status_and_healthz_until_a_later_pull_covers_its_range(
+    make_env: Any,
+) -> None:
+    world = SandboxWorld(seed=9)
+    seed_world(world, complaints=220)
+    env = make_env(world, page_size=PAGE)
+    pages = pages_of(world)
+    stamp = {i: world.complaint(i).updated_at for i in world.visible_ids("18")}
+    assert health(env).status == 200
+
+    # page 2 fails for good while page 3 downloads: the feed after page 1 stays unread
+    world.faults.fail("detail", "503", target=pages[1][-2])
+    for _ in range(2):  # the daemon tries again; the gap is extended, not repeated
+        with pytest.raises(RetryableRemoteError):
+            pull_account(env.app, PEMPROV)
+    (gap,) = pull_gaps.open_gaps(env.app.db, PEMPROV)
+    assert gap.failures == 2
+    assert gap.covered_to == to_db(stamp[pages[0][-1]])
+    assert gap.listed_to == to_db(stamp[pages[2][-1]])
+    report = health(env)
+    assert report.status == 503
+    (reason,) = report.body["reasons"]
+    assert reason.startswith(f"pull ({PEMPROV}): 2 pulls since ")
+    assert f"updated_at from {gap.covered_to} to the end of the feed" in reason
+    assert "unavailable or overloaded (detail, HTTP 503)" in reason
+    assert report.body["accounts"][PEMPROV]["failed_pulls"][0]["failures"] == 2
+    shown = failed_pull_lines(env)
+    assert len(shown) == 3 and "2x" in shown[0] and gap.covered_to in shown[0]
+    assert "reason:" in shown[2] and "HTTP 503" in shown[2]
+
+    # a later pull that gets past the gap's end, then fails further on: that gap is
+    # covered; a new one starts where this run stopped
+    world.faults.clear()
+    world.faults.fail("followups", "503", target=pages[4][-2])
+    with pytest.raises(RetryableRemoteError):
+        pull_account(env.app, PEMPROV)
+    (gap,) = pull_gaps.open_gaps(env.app.db, PEMPROV)
+    assert gap.failures == 1 and gap.covered_to == to_db(stamp[pages[3][-1]])
+    assert "(followups, HTTP 503)" in health(env).body["reasons"][0]
+
+    world.faults.clear()
+    pull_account(env.app, PEMPROV)
+    assert pull_gaps.open_gaps(env.app.db, PEMPROV) == []
+    assert health(env).status == 200
+    assert failed_pull_lines(env) == []
+    assert mirror_differences(env.app.db, world, PEMPROV, "18") == []
+    closed = env.app.db.execute("SELECT count(*) FROM pull_gaps WHERE closed_at IS NOT NULL")
+    assert closed.fetchone()[0] == 2

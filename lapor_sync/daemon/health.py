@@ -6,7 +6,9 @@ the first window, so a fresh daemon is not reported unhealthy before its first r
 a daemon that has never succeeded becomes unhealthy one window after it started. For a
 per-account job (pull), every enabled account must have succeeded within the window.
 
-The answer is 200 when every watched job is healthy, 503 otherwise, with the reasons.
+The answer is 200 when every watched job is healthy and no failed pull has left part of
+an account's feed unread (``store/pull_gaps.py``: open until a later pull covered that
+range), 503 otherwise, with the reasons.
 The body also shows, for the admin and for alerts: per account the last pull, the outbox
 backlog (pending + unknown + sending), dead rows, conflicts waiting and overdue counts per
 OPD. Read from the store on a connection of its own; nothing personal in it.
@@ -25,6 +27,7 @@ from typing import Any
 from lapor_sync import __version__
 from lapor_sync.daemon import queries
 from lapor_sync.daemon.jobs import JobSpec
+from lapor_sync.store import pull_gaps
 from lapor_sync.timeutil import Clock, from_db, now_wib, to_db
 
 __all__ = ["HealthCheck", "HealthReport"]
@@ -117,7 +120,11 @@ class HealthCheck:
                 "outcome": run.outcome if run else None,
                 "last_success": queries.last_success(conn, "pull", account),
                 "cursor": queries.cursor_of(conn, account),
+                "failed_pulls": [],
             }
+            for gap in pull_gaps.open_gaps(conn, account):
+                accounts[account]["failed_pulls"].append(vars(gap) | {"range": gap.range_text})
+                reasons.append(f"pull ({account}): {gap.sentence}")
         body["accounts"] = accounts
         figures = queries.store_figures(conn, now)
         body["outbox"] = {

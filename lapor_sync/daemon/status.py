@@ -1,6 +1,7 @@
 """``lapor-sync status``: one screen for the admin, read from the store without writing.
 
-Per account the last pull (time, outcome, figures) and the cursor; the last push; the
+Per account the last pull (time, outcome, figures), the cursor and every failed pull
+whose range no later pull has covered yet; the last push; the
 outbox backlog by state and dead rows; conflicts waiting; overdue per OPD; the other jobs'
 last runs; whether a daemon holds the database (its PID). English: an admin view.
 
@@ -17,6 +18,7 @@ from lapor_sync.config import Settings
 from lapor_sync.daemon import queries
 from lapor_sync.daemon.lock import lock_holder
 from lapor_sync.redact import redact_text
+from lapor_sync.store import pull_gaps
 from lapor_sync.timeutil import from_db
 
 __all__ = ["status_lines"]
@@ -82,6 +84,12 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
             if run is not None and run.outcome != "ok":
                 lines.append(f"    last success: {_ago(success, now)}")
             lines.append(f"    cursor:       {queries.cursor_of(conn, account.name) or 'none'}")
+            for gap in pull_gaps.open_gaps(conn, account.name):
+                when = f"{gap.failures}x, last {gap.last_failed_at}"
+                lines.append(f"    FAILED PULL:  {when}; left {gap.range_text} unread")
+                lines.append("      (open until a later pull covers that range)")
+                reason = redact_text(gap.reason)[:ERROR_WIDTH]
+                lines.append(f"      reason: {reason}")
         lines.append("")
         lines.append(
             f"Last push:        {_run_text(queries.last_run(conn, 'push'), PUSH_FIGURES, now)}"

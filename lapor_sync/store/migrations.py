@@ -551,3 +551,29 @@ def _notify_outbox(db: sqlite_utils.Database) -> None:
         CREATE INDEX notify_conditions_open ON notify_conditions (audience, cleared_at);
         """,
     )
+
+
+@migrations(name="0009_pull_gaps")
+def _pull_gaps(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- A failed pull's trace: the part of the feed it left unread, open until a later
+        -- pull covered it (store/pull_gaps.py). Server timestamps; no personal data.
+        -- At most one open row per account; failed pulls in a row extend it.
+        CREATE TABLE pull_gaps (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            run_id INTEGER,
+            first_failed_at TEXT NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 1,
+            covered_to TEXT,
+            listed_to TEXT,
+            reason TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by_run INTEGER
+        );
+        CREATE UNIQUE INDEX pull_gaps_open ON pull_gaps (account) WHERE closed_at IS NULL;
+        """,
+    )

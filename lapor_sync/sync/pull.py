@@ -31,18 +31,20 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
 from lapor_sync.domain import AuthorType, ComplaintDetail, ComplaintSummary, FollowUp, ListQuery
-from lapor_sync.errors import DataSafetyError, InvalidRecordError, NotFoundError
+from lapor_sync.errors import DataSafetyError, InvalidRecordError, NotFoundError, describe
 from lapor_sync.lapor.client import InvalidItem, LaporClient, ListPage
-from lapor_sync.store import mirror
+from lapor_sync.redact import redact_text
+from lapor_sync.store import mirror, pull_gaps
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.sync.pending import Failed, PendingPage
 from lapor_sync.timeutil import WIB, Clock, now_wib, to_db
 
 EPOCH = datetime(2000, 1, 1, tzinfo=WIB)
@@ -133,28 +135,63 @@ class Puller:
         self._resample_from: datetime | None = None
         self._in_flight: dict[str, datetime] = {}
         self._total: int | None = None
+        self._listed_to: datetime | None = None
         self.summary = PullSummary(account=options.account)
 
     # --- entry point -----------------------------------------------------------------------
 
     def run(self, since: datetime | None = None) -> PullSummary:
+        """Pull once. A failure leaves a ``pull_gaps`` row (what the run left unread) and
+        propagates; a run that covers an earlier gap closes it."""
         started = time.perf_counter()
         requests_before = self._client.stats.total
-        cursor = mirror.get_cursor(self._db, self._options.account)
-        self._resample_from = cursor
-        self._check_remote_not_emptied()
-        start = max(cursor, since) if cursor and since else (cursor or since or EPOCH)
-        if cursor is not None:
-            start -= self._options.lookback
-        with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
-            self._pool = pool
-            self._retry_quarantined()
-            self._walk(start)
+        try:
+            cursor = mirror.get_cursor(self._db, self._options.account)
+            self._resample_from = cursor
+            self._check_remote_not_emptied()
+            start = max(cursor, since) if cursor and since else (cursor or since or EPOCH)
+            if cursor is not None:
+                start -= self._options.lookback
+            with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
+                self._pool = pool
+                self._retry_quarantined()
+                self._walk(start)
+        except Exception as exc:
+            self._record_gap(exc)
+            raise
+        # A walk that began after the cursor (``since`` later than it) did not cover it.
+        began_at_cursor = cursor is None or since is None or since <= cursor
+        self._close_gaps(walked_to_end=began_at_cursor and not self.summary.interrupted)
         self.summary.requests = self._client.stats.total - requests_before
         self.summary.duration_s = time.perf_counter() - started
         final = mirror.get_cursor(self._db, self._options.account)
         self.summary.cursor = final.isoformat() if final else None
         return self.summary
+
+    # --- failed runs ------------------------------------------------------------------------
+
+    def _record_gap(self, error: Exception) -> None:
+        """Leave the failed run's trace: from the committed cursor to the newest timestamp
+        it listed. Best effort: when the store itself failed, the ``runs`` row says so."""
+        with contextlib.suppress(Exception), transaction(self._db):
+            pull_gaps.record_failed_pull(
+                self._db,
+                self._options.account,
+                run_id=self._run_id,
+                now=self._clock(),
+                listed_to=self._listed_to,
+                reason=redact_text(describe(error)),
+            )
+
+    def _close_gaps(self, *, walked_to_end: bool) -> None:
+        with transaction(self._db):
+            pull_gaps.close_covered(
+                self._db,
+                self._options.account,
+                walked_to_end=walked_to_end,
+                run_id=self._run_id,
+                now=self._clock(),
+            )
 
     # --- safety ----------------------------------------------------------------------------
 
@@ -190,14 +227,18 @@ class Puller:
         is complete and next in order, so it may still be committed.
         """
         position = start
-        pending: _PendingPage | None = None
+        pending: PendingPage | None = None
         try:
             while True:
                 try:
                     listing = self._list(position, 1)
                     listed = self._begin_page(listing.page.items, listing.invalid)
                 except Exception:
-                    self._rescue(pending)
+                    # Listing failed: the page before is complete and next in order. If
+                    # its own downloads fail too it commits nothing; the first error wins.
+                    with contextlib.suppress(Exception):
+                        if pending is not None:
+                            self._finish_page(pending)
                     pending = None
                     raise
                 previous, pending = pending, listed
@@ -230,14 +271,6 @@ class Puller:
             return
         self._verify_tie_groups()
         self._commit_cursor(final=True)
-
-    def _rescue(self, page: _PendingPage | None) -> None:
-        """Commit ``page`` (every page before it is committed) when the walk cannot go on;
-        if its own downloads fail too it commits nothing, and the first error is kept."""
-        if page is None:
-            return
-        with contextlib.suppress(Exception):
-            self._finish_page(page)
 
     def _walk_tie_group(
         self, stamp: datetime, first_page: Sequence[ComplaintSummary]
@@ -281,6 +314,9 @@ class Puller:
         )
         if self._total is None:
             self._total = listing.page.total
+        if listing.page.items:
+            newest = max(i.updated_at for i in listing.page.items)
+            self._listed_to = max(newest, self._listed_to or newest)
         return listing
 
     # --- one page --------------------------------------------------------------------------
@@ -292,7 +328,7 @@ class Puller:
 
     def _begin_page(
         self, items: Sequence[ComplaintSummary], invalid: Sequence[InvalidItem]
-    ) -> _PendingPage:
+    ) -> PendingPage:
         """Decide what changed and start downloading it; nothing is written yet."""
         self.summary.pages += 1
         self.summary.listed += len(items)
@@ -309,14 +345,14 @@ class Puller:
             if in_flight.get(i.remote_id) != i.updated_at
             and (
                 i.remote_id not in known
-                or known[i.remote_id].updated_at != _stamp(i.updated_at)
+                or known[i.remote_id].updated_at != to_db(i.updated_at)
                 or (resample is not None and i.updated_at >= resample)
             )
         ]
         self.summary.unchanged += len(items) - len(changed)
         # The page before may still be downloading the same version of a boundary item.
         self._in_flight = {i.remote_id: i.updated_at for i in changed}
-        page = _PendingPage(items, invalid, changed)
+        page = PendingPage(items, invalid, changed)
         for s in changed:
             page.details[s.remote_id] = self._pool.submit(
                 self._client.complaint_detail, s.remote_id
@@ -326,21 +362,21 @@ class Puller:
             )
         return page
 
-    def _finish_page(self, page: _PendingPage) -> None:
+    def _finish_page(self, page: PendingPage) -> None:
         """Wait for the page's downloads, then write all of it in one transaction."""
         items, invalid, changed = page.items, page.invalid, page.changed
-        fetched = self._collect(page)
+        fetched = page.collect()
         now = self._clock()
         with transaction(self._db):
             for item in invalid:
                 self._quarantine("summary", item.remote_id, item.reason, item.raw, now)
             for summary in changed:
                 outcome = fetched[summary.remote_id]
-                if isinstance(outcome, _Failed):
+                if isinstance(outcome, Failed):
                     self._quarantine("detail", summary.remote_id, outcome.reason, outcome.raw, now)
                 else:
                     self._store(outcome[0], outcome[1], now)
-            for bad in (f for o in fetched.values() if not isinstance(o, _Failed) for f in o[2]):
+            for bad in (f for o in fetched.values() if not isinstance(o, Failed) for f in o[2]):
                 self._quarantine("followup", bad.remote_id, bad.reason, bad.raw, now)
             if items:
                 self._commit_cursor(final=False, last=items[-1].updated_at, now=now)
@@ -378,26 +414,6 @@ class Puller:
         mirror.advance_cursor(self._db, self._options.account, position, now or self._clock())
 
     # --- fetching --------------------------------------------------------------------------
-
-    def _collect(
-        self, page: _PendingPage
-    ) -> dict[str, tuple[ComplaintDetail, list[FollowUp], list[InvalidItem]] | _Failed]:
-        """The page's downloads. A bad record becomes a quarantine entry; any other remote
-        error propagates, and the page then commits nothing."""
-        out: dict[str, tuple[ComplaintDetail, list[FollowUp], list[InvalidItem]] | _Failed] = {}
-        try:
-            for remote_id, future in page.details.items():
-                try:
-                    detail = future.result()
-                    good, bad = page.followups[remote_id].result()
-                    out[remote_id] = (detail, good, bad)
-                except InvalidRecordError as exc:
-                    out[remote_id] = _Failed(exc.reason, exc.raw)
-                except NotFoundError:
-                    out[remote_id] = _Failed("detail: HTTP 404 although listed", None)
-        finally:
-            page.cancel()
-        return out
 
     def _retry_quarantined(self) -> None:
         """Give complaints that could not be read before another chance."""
@@ -481,33 +497,3 @@ class Puller:
             detail={"kind": kind, "reason": reason},
             run_id=self._run_id,
         )
-
-
-@dataclass
-class _PendingPage:
-    """A listed page whose details are downloading."""
-
-    items: Sequence[ComplaintSummary]
-    invalid: Sequence[InvalidItem]
-    changed: list[ComplaintSummary]
-    details: dict[str, Future[ComplaintDetail]] = field(default_factory=dict)
-    followups: dict[str, Future[tuple[list[FollowUp], list[InvalidItem]]]] = field(
-        default_factory=dict
-    )
-
-    def cancel(self) -> None:
-        """Cancel downloads not started yet (finished or running ones are left be)."""
-        for detail in self.details.values():
-            detail.cancel()
-        for followup in self.followups.values():
-            followup.cancel()
-
-
-@dataclass(frozen=True)
-class _Failed:
-    reason: str
-    raw: object
-
-
-def _stamp(value: datetime) -> str:
-    return to_db(value)
