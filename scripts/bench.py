@@ -38,7 +38,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-SECTIONS = ["pull-backfill", "pull-incremental", "push", "deadlines", "report"]
+SECTIONS = ["pull-backfill", "pull-incremental", "push", "deadlines", "report", "notify"]
 ACCOUNT = "pemprov-lampung"
 
 
@@ -466,6 +466,7 @@ def main() -> None:
             "push": lambda: section_push(args),
             "deadlines": lambda: section_deadlines(args),
             "report": lambda: section_report(args),
+            "notify": lambda: emit("notify", **__import__("bench_notify").section_notify(args)),
         }[args.section]()
         return
     passthrough = [a for a in sys.argv[1:]]
