@@ -423,8 +423,8 @@ def test_intake_comes_back_filled_with_errors_beside_fields(
     })  # fmt: skip
     assert bad.status_code == 400
     page = bad.text
-    assert 'id="email-error"' in page and "Bukan alamat e-mail yang sah" in page
-    assert 'id="title-error"' in page and "Judul wajib diisi" in page
+    assert 'id="email-error"' in page and "Bukan alamat email yang valid" in page
+    assert 'id="title-error"' in page and "Judul laporan: Wajib diisi." in page
     assert 'value="Dewi Lestari"' in page and 'value="dewi@@contoh"' in page
     assert "Air PDAM tidak mengalir tiga hari.\nMohon dibantu." in page
     assert '<option selected value="DINKES">' in page or 'value="DINKES" selected' in page

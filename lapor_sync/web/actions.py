@@ -1,9 +1,9 @@
 """What the portal writes: follow-ups, forward requests, conflict decisions, outbox retries.
 
-Every write goes through the same functions as the CLI (``local.register``,
-``sync.reconcile``, ``sync.outbox``), so the outbox row is born in the same transaction
-as the change and the next push sends it. A write on a complaint outside the account's
-scope is a 404, like a read.
+Every write goes through the same functions as the CLI (``local.intake`` validates;
+``local.register``, ``sync.reconcile`` and ``sync.outbox`` write), so the outbox row is
+born in the same transaction as the change and the next push sends it. A write on a
+complaint outside the account's scope is a 404, like a read.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from lapor_sync.local.intake import (
+    FollowUpInput,
+    ForwardInput,
+    validate_followup,
+    validate_forward,
+)
 from lapor_sync.local.register import RegisterError, add_followup, add_forward
 from lapor_sync.store.db import read_snapshot
 from lapor_sync.store.portal_queries import (
@@ -92,9 +98,19 @@ def followup(ref: str) -> ResponseReturnValue:
     form = FollowupForm()
     if not form.validate_on_submit():
         return render_template("form_error.html", form=form, ref=ref), 400
-    opd = complaint["opd_code"] or ""
+    checked = validate_followup(
+        {
+            "ref": ref,
+            "opd_code": str(complaint["opd_code"] or ""),
+            "content": str(form.content.data or ""),
+            "is_secret": "ya" if form.secret.data else "tidak",
+        },
+        portal().settings,
+    )
+    if not isinstance(checked, FollowUpInput):
+        return render_template("form_error.html", form=form, ref=ref, problems=checked), 400
     try:
-        add_followup(db(), ref, str(opd), str(form.content.data), is_secret=bool(form.secret.data))
+        add_followup(db(), ref, checked.opd_code, checked.content, is_secret=checked.is_secret)
     except RegisterError:
         abort(400)
     flash("Tindak lanjut dicatat dan akan dikirim ke SP4N-LAPOR! pada pengiriman berikutnya.")
@@ -109,7 +125,14 @@ def forward(ref: str) -> ResponseReturnValue:
     form.target.choices = _forward_choices(complaint["opd_code"])
     if not form.validate_on_submit():
         return render_template("form_error.html", form=form, ref=ref), 400
-    add_forward(db(), ref, str(form.target.data), str(form.reason.data).strip())
+    checked = validate_forward(
+        {"ref": ref, "target_institution_id": str(form.target.data or ""),
+         "reason": str(form.reason.data or "")},
+        portal().settings,
+    )  # fmt: skip
+    if not isinstance(checked, ForwardInput):
+        return render_template("form_error.html", form=form, ref=ref, problems=checked), 400
+    add_forward(db(), ref, checked.target_institution_id, checked.reason)
     flash("Permintaan penerusan dicatat dan akan dikirim ke SP4N-LAPOR!.")
     return redirect(url_for("complaints.complaint_page", ref=ref) + "#outbox")
 

@@ -1,8 +1,8 @@
 """The Call Center's intake form: a complaint taken by SMS, WhatsApp, telephone or in person.
 
-The same rules as ``local add`` and the CSV import: the fields are parsed with
-``local.csv_fields`` and checked by ``TicketInput.problems`` before ``add_ticket``
-records the ticket (its push is queued in the same transaction). Errors are shown beside
+The same rules as ``local add`` and the CSV import: the one intake
+(``local.intake.validate_ticket``) checks every field before ``add_ticket`` records the
+ticket (its push is queued in the same transaction). Errors are shown beside
 each field in Bahasa Indonesia and the form comes back filled. When the same phone number
 (or a NIK quoted in the text) reported within the last ``DUPLICATE_DAYS`` days, the form
 warns and lists those complaints; the operator records it anyway with a tick — it is never
@@ -12,7 +12,7 @@ merged silently.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -21,8 +21,8 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from lapor_sync.glossary import CHANNEL_LABELS
-from lapor_sync.local.csv_fields import FUTURE_TOLERANCE, parse_date, parse_received
-from lapor_sync.local.register import MAX_TITLE, TicketInput, add_ticket
+from lapor_sync.local.intake import LABELS, IntakeRules, TicketInput, validate_ticket
+from lapor_sync.local.register import add_ticket
 from lapor_sync.store.portal_queries import recent_reports_by_phone, recent_reports_by_text
 from lapor_sync.web.access import Action
 from lapor_sync.web.auth import guard
@@ -30,18 +30,7 @@ from lapor_sync.web.context import db, portal
 
 bp = Blueprint("intake", __name__)
 DUPLICATE_DAYS = 20
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 NIK_RE = re.compile(r"(?<!\d)\d{16}(?!\d)")
-# TicketInput's English problems, per field, as the operator reads them.
-FIELD_TEXT = {
-    "channel": "Pilih saluran.",
-    "title": f"Judul wajib diisi, paling banyak {MAX_TITLE} karakter.",
-    "content": "Isi laporan wajib diisi.",
-    "received_at": "Tulis waktu diterima, mis. 02/11/2026 09:30.",
-    "reporter_email": "Bukan alamat e-mail yang sah, mis. nama@contoh.id.",
-    "reporter_phone": "Nomor telepon hanya angka (boleh diawali +), 6–20 digit.",
-}
-FORM_FIELD = {"reporter_email": "email", "reporter_phone": "phone"}
 
 
 class IntakeForm(FlaskForm):  # type: ignore[misc]
@@ -63,52 +52,44 @@ class IntakeForm(FlaskForm):  # type: ignore[misc]
     confirm_duplicate = BooleanField("Tetap catat sebagai laporan baru")
 
 
-def _ticket(form: IntakeForm, now: datetime) -> tuple[TicketInput | None, dict[str, str]]:
+# The intake's field names -> this form's fields (where each error is shown).
+FORM_FIELD = {
+    "opd_code": "opd",
+    "reporter_phone": "phone",
+    "reporter_email": "email",
+    "is_anonymous": "anonymous",
+    "is_secret": "secret",
+    "category_id": "category",
+    "date_of_incident": "incident_date",
+}
+
+
+def _ticket(form: IntakeForm) -> tuple[TicketInput | None, dict[str, str]]:
+    """The form through the one intake (``local.intake.validate_ticket``)."""
+    raw = {
+        "channel": str(form.channel.data or ""),
+        "received_at": str(form.received_at.data or ""),
+        "reporter_name": str(form.reporter_name.data or ""),
+        "reporter_phone": str(form.phone.data or ""),
+        "reporter_email": str(form.email.data or ""),
+        "is_anonymous": "ya" if form.anonymous.data else "tidak",
+        "is_secret": "ya" if form.secret.data else "tidak",
+        "title": str(form.title.data or ""),
+        "content": str(form.content.data or ""),
+        "opd_code": str(form.opd.data or ""),
+        "category_id": str(form.category.data or ""),
+        "date_of_incident": str(form.incident_date.data or ""),
+    }
+    ctx = portal()
+    checked = validate_ticket(raw, IntakeRules.from_settings(ctx.settings, now=ctx.clock))
+    if isinstance(checked, TicketInput):
+        return checked, {}
     errors: dict[str, str] = {}
-    settings = portal().settings
-    channel = str(form.channel.data or "")
-    if channel not in CHANNEL_LABELS or channel == "lapor":
-        errors["channel"] = FIELD_TEXT["channel"]
-    received = now
-    if (form.received_at.data or "").strip():
-        try:
-            received = parse_received(str(form.received_at.data))
-            if received > now + FUTURE_TOLERANCE:
-                errors["received_at"] = "Waktu diterima tidak boleh di masa depan."
-        except ValueError:
-            errors["received_at"] = FIELD_TEXT["received_at"]
-    incident: date | None = None
-    if (form.incident_date.data or "").strip():
-        try:
-            incident = parse_date(str(form.incident_date.data))
-            if incident > now.date():
-                errors["incident_date"] = "Tanggal kejadian tidak boleh di masa depan."
-        except ValueError:
-            errors["incident_date"] = "Tulis tanggal seperti 01/11/2026 atau 2026-11-01."
-    opd = str(form.opd.data or "").strip().upper() or None
-    if opd and settings.opd_by_code(opd) is None:
-        errors["opd"] = "Pilih OPD dari daftar."
-    ticket = TicketInput(
-        channel=channel,
-        title=str(form.title.data or "").strip(),
-        content=str(form.content.data or ""),
-        received_at=received,
-        reporter_name=str(form.reporter_name.data or "").strip() or None,
-        reporter_phone=str(form.phone.data or "").strip() or None,
-        reporter_email=str(form.email.data or "").strip() or None,
-        is_anonymous=bool(form.anonymous.data),
-        is_secret=bool(form.secret.data),
-        category_id=str(form.category.data or "").strip() or None,
-        opd_code=opd,
-        date_of_incident=incident,
-    )
-    # Stricter than TicketInput's "has an @" until the shared intake validator lands.
-    if ticket.reporter_email and not EMAIL_RE.fullmatch(ticket.reporter_email):
-        errors["email"] = FIELD_TEXT["reporter_email"]
-    for problem in ticket.problems():
-        field = problem.partition(": ")[0]
-        errors.setdefault(FORM_FIELD.get(field, field), FIELD_TEXT.get(field, "Periksa isian ini."))
-    return (None if errors else ticket), errors
+    for problem in checked:
+        field = FORM_FIELD.get(problem.field, problem.field)
+        text = problem.message[:1].upper() + problem.message[1:]
+        errors.setdefault(field, f"{LABELS.get(problem.field, problem.field)}: {text}.")
+    return None, errors
 
 
 def _duplicates(ticket: TicketInput, now: datetime) -> list[str]:
@@ -134,7 +115,7 @@ def intake() -> ResponseReturnValue:
     duplicates: list[str] = []
     if form.validate_on_submit():
         now = ctx.clock()
-        ticket, errors = _ticket(form, now)
+        ticket, errors = _ticket(form)
         if ticket is not None:
             duplicates = [] if form.confirm_duplicate.data else _duplicates(ticket, now)
             if not duplicates:
