@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lapor_sync.lapor.profiles import PROFILES, Encoding, Profile, check_path
+from lapor_sync.lapor.profiles import PROFILES, Encoding, Paging, Profile, check_path
 
 
 class AccountContract(BaseModel):
@@ -23,6 +23,7 @@ class AccountContract(BaseModel):
     create_encoding: Encoding | None = None
     followup_encoding: Encoding | None = None
     max_page_size: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+    paging: Paging | None = None
 
     @field_validator("paths")
     @classmethod
@@ -41,4 +42,5 @@ class AccountContract(BaseModel):
             create_encoding=self.create_encoding,
             followup_encoding=self.followup_encoding,
             max_page_size=self.max_page_size,
+            paging=self.paging,
         )

@@ -86,7 +86,7 @@ from lapor_sync.lapor.auth import (
 )
 from lapor_sync.lapor.deadline import guarded_adapter, watchdog
 from lapor_sync.lapor.pacing import RateBudget, RequestSlots
-from lapor_sync.lapor.profiles import DEFAULT_PROFILE, Encoding, Profile, form_fields
+from lapor_sync.lapor.profiles import DEFAULT_PROFILE, Encoding, Profile, form_fields, has_next
 from lapor_sync.timeutil import WIB
 
 _R = TypeVar("_R")
@@ -287,7 +287,12 @@ class LaporClient:
             page=query.page,
             page_size=query.page_size,
             total=int(total) if isinstance(total, int | str) and str(total).isdigit() else None,
-            has_next=bool(results.get("next_page_url")),
+            has_next=has_next(
+                self._options.profile.paging,
+                {"page_size": params["page_size"], **results},
+                query.page,
+                len(raw_items),
+            ),
         )
         return ListPage(page=page, invalid=tuple(invalid))
 
@@ -328,7 +333,7 @@ class LaporClient:
                     f"{endpoint} answer has no 'data' list", endpoint=endpoint
                 )
             yield from data
-            if not results.get("next_page_url") or not data:
+            if not has_next(self._options.profile.paging, results, page, len(data)):
                 return
             page += 1
 
@@ -403,6 +408,24 @@ class LaporClient:
             raise AmbiguousWriteError(
                 "write accepted but its answer carries no id", endpoint=endpoint
             ) from None
+
+    # --- the probe (lapor/probe.py) -------------------------------------------------------
+
+    @property
+    def profile(self) -> Profile:
+        return self._options.profile
+
+    @property
+    def header_names(self) -> HeaderNames:
+        return self._options.header_names
+
+    def probe_get(
+        self, endpoint: str, record_id: str | None, params: Mapping[str, str | int]
+    ) -> tuple[int, bytes]:
+        """One GET of a read endpoint, unretried, with the answer as it came (for the probe)."""
+        path = self._path(endpoint, record_id)
+        status, body, _ = self._send("GET", endpoint, path, params=params)
+        return status, body
 
     def _path(self, endpoint: str, record_id: str | None = None) -> str:
         return self._options.profile.path(endpoint, record_id)

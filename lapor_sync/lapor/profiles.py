@@ -22,6 +22,9 @@ from typing import Any, Literal
 
 Encoding = Literal["json", "multipart"]
 ENCODINGS: tuple[Encoding, ...] = ("json", "multipart")
+Paging = Literal["next_page_url", "total", "full_page"]
+"""How a listing says more pages follow: a ``next_page_url`` (the contract), ``total``
+against page and page size, or simply a full page (the next one may then be empty)."""
 
 ENDPOINTS: tuple[str, ...] = (
     "list",
@@ -67,6 +70,7 @@ class Profile:
     create_encoding: Encoding = "json"
     followup_encoding: Encoding = "json"
     max_page_size: int = 100
+    paging: Paging = "next_page_url"
 
     def path(self, endpoint: str, record_id: str | None = None) -> str:
         template = self.paths[endpoint]
@@ -79,6 +83,7 @@ class Profile:
         create_encoding: Encoding | None = None,
         followup_encoding: Encoding | None = None,
         max_page_size: int | None = None,
+        paging: Paging | None = None,
     ) -> Profile:
         """This profile with some choices replaced (validated by the config section)."""
         return replace(
@@ -87,6 +92,7 @@ class Profile:
             create_encoding=create_encoding or self.create_encoding,
             followup_encoding=followup_encoding or self.followup_encoding,
             max_page_size=max_page_size or self.max_page_size,
+            paging=paging or self.paging,
         )
 
 
@@ -113,6 +119,29 @@ LMW_PROFILE = replace(LMW_PROFILE, name="lmw")
 
 PROFILES: Mapping[str, Profile] = {p.name: p for p in (DEFAULT_PROFILE, LMW_PROFILE)}
 ProfileName = Literal["default", "lmw"]
+
+
+def has_next(paging: Paging, results: Mapping[str, Any], page: int, count: int) -> bool:
+    """Whether a page after ``page`` (which held ``count`` items) exists, by ``paging``."""
+    if count == 0:
+        return False
+    if paging == "next_page_url":
+        return bool(results.get("next_page_url"))
+    size = _number(results.get("page_size"))
+    if paging == "total":
+        total = _number(results.get("total"))
+        if total is not None and size is not None:
+            return page * size < total
+    # "full_page", or "total" without the figures: a full page may have a successor
+    return size is None or count >= size
+
+
+def _number(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 def form_fields(body: Mapping[str, Any]) -> list[tuple[str, tuple[None, str]]]:

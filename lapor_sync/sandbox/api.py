@@ -41,7 +41,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/complaints"), "list"),
     ("GET", re.compile(r"/complaints/(\d+)/complaint"), "detail"),
     ("GET", re.compile(r"/complaints/(\d+)/followups"), "followups"),
-    ("GET", re.compile(r"/masters/(institutions/external|categories)"), "masters"),
+    ("GET", re.compile(r"/masters/(institutions/external|categories|templates)"), "masters"),
     ("POST", re.compile(r"/complaints/complaint(?:-lmw)?"), "create"),
     ("POST", re.compile(r"/complaints/followup/add"), "followup_add"),
     ("POST", re.compile(r"/complaints/process/(\d+)/reject"), "reject"),
@@ -265,6 +265,10 @@ def _masters(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
         data = [{"id": cid, "parent": parent, "name": name}
                 for cid, parent, name in masters.CATEGORIES]
         return ok({"data": data})
+    if req.route.arg == "templates":
+        data = [{"id": tid, "code": code, "name": name, "content": text}
+                for tid, code, name, text in masters.TEMPLATES]
+        return ok({"data": data, "total": len(data)})
     fields = _Fields(dict(req.params))
     page, size = _paging(fields, MASTERS_PAGE_SIZE, MASTERS_PAGE_SIZE)
     if fields.errors:

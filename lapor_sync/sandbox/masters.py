@@ -136,6 +136,15 @@ CATEGORIES: tuple[tuple[int, int, str], ...] = (
     (9, 0, "Kependudukan"),
     (10, 0, "Lainnya"),
 )
+# Reply templates (``GET /masters/templates``): id, code, name, text. The codes are the
+# ``template_code`` values follow-ups and disposition logs carry.
+TEMPLATES: tuple[tuple[int, str, str, str], ...] = (
+    (1, "followup", "Tindak lanjut", "Laporan Anda sedang kami tindak lanjuti."),
+    (2, "disposition", "Disposisi", "Laporan didisposisikan ke {{institution_to}}."),
+    (3, "reply_lmw", "Balasan", "Terima kasih, laporan Anda telah kami terima."),
+    (4, "closed", "Selesai", "Laporan Anda telah selesai ditindaklanjuti."),
+)
+
 CATEGORY_IDS: frozenset[int] = frozenset(c[0] for c in CATEGORIES)
 _CATEGORY_PARENT: dict[int, int] = {c[0]: c[1] for c in CATEGORIES}
 
