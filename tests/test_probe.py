@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -135,7 +135,7 @@ ITEMS = [
 
 
 class _Different(BaseHTTPRequestHandler):
-    methods: list[str] = []
+    methods: ClassVar[list[str]] = []
 
     def log_message(self, format: str, *args: Any) -> None:
         return
