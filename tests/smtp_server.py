@@ -87,11 +87,18 @@ def free_port() -> int:
 class SmtpServer:
     """``with SmtpServer() as smtp:`` — listening on ``smtp.port`` until the block ends."""
 
-    def __init__(self, port: int | None = None, **handler: Any) -> None:
+    def __init__(
+        self, port: int | None = None, *, controller: dict[str, Any] | None = None, **handler: Any
+    ) -> None:
+        """``controller``: aiosmtpd ``Controller`` options (TLS contexts, authenticator)."""
         self.port = port or free_port()
         self.handler = Handler(**handler)
         self._controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            ready_timeout=10,
+            **(controller or {}),
         )
 
     @property
