@@ -102,6 +102,7 @@ def make_client(
         request_deadline=http.request_deadline,
         max_requests_per_minute=http.max_requests_per_minute or None,
         ca_bundle=str(http.ca_bundle) if http.ca_bundle else None,
+        max_answer_bytes=http.max_answer_mib * 1024 * 1024,
         user_agent=http.user_agent,
         header_names=HeaderNames(auth.key_header, auth.key_scheme, auth.token_header),
         oauth2=oauth2,

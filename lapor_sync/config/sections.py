@@ -198,6 +198,8 @@ class HttpSettings(Section):
     max_requests_per_minute: Annotated[int, _int(0, 100_000)] = 0
     # Requests on the wire at once across all accounts (accounts are pulled in parallel).
     max_in_flight: Annotated[int, _int(1, 256)] = 16
+    # The largest answer read, decoded (a list page of 100 is a few hundred KB).
+    max_answer_mib: Annotated[int, _int(1, 1024)] = 16
     ca_bundle: ResolvedPath | None = None
     user_agent: NonEmptyStr = f"lapor-sync/{__version__}"
 

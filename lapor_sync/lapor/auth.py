@@ -231,7 +231,7 @@ def jwt_expiry(token: str) -> float | None:
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     if isinstance(exp, int | float) and not isinstance(exp, bool):
@@ -242,6 +242,6 @@ def jwt_expiry(token: str) -> float | None:
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep to decode: no usable answer
         return None
     return value if isinstance(value, dict) else None

@@ -84,6 +84,7 @@ from lapor_sync.lapor.auth import (
     OAuth2Options,
     StaticCredentials,
 )
+from lapor_sync.lapor.body import ACCEPT_ENCODING, UnreadableBody, read_body
 from lapor_sync.lapor.deadline import guarded_adapter, watchdog
 from lapor_sync.lapor.pacing import RateBudget, RequestSlots
 from lapor_sync.lapor.profiles import DEFAULT_PROFILE, Encoding, Profile, form_fields, has_next
@@ -123,6 +124,7 @@ class ClientOptions:
     header_names: HeaderNames = field(default_factory=HeaderNames)
     oauth2: OAuth2Options | None = None
     profile: Profile = DEFAULT_PROFILE
+    max_answer_bytes: int = 16 * 1024 * 1024  # decoded; a larger answer is a bad answer
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,12 @@ class LaporClient:
         # Credentials go with each request (lapor/auth.py), never into session defaults,
         # so a renewed token replaces the old one for every worker at once.
         self._session.headers.update(
-            {"Accept": "application/json", "User-Agent": options.user_agent}
+            {
+                "Accept": "application/json",
+                "User-Agent": options.user_agent,
+                # Only what lapor/body.py decodes itself, within http.max_answer_mib.
+                "Accept-Encoding": ACCEPT_ENCODING,
+            }
         )
         # Passed with every request too, and always as a file: requests replaces
         # ``verify=True`` (and a session-level setting) by REQUESTS_CA_BUNDLE /
@@ -243,13 +250,19 @@ class LaporClient:
                     timeout=(self._options.connect_timeout, self._options.read_timeout),
                     allow_redirects=False,
                     verify=self._verify,
+                    stream=True,  # read_body: never past the size cap
                 )
-                content = response.content
+                content = read_body(response, self._options.max_answer_bytes)
             outcome = str(response.status_code)
             return response.status_code, content
         except requests.RequestException as exc:
             outcome = type(exc).__name__
             raise
+        except UnreadableBody as exc:
+            outcome = type(exc).__name__
+            raise RetryableRemoteError(
+                f"token endpoint: {exc.reason}", endpoint=TOKEN_ENDPOINT
+            ) from None
         finally:
             if self._on_request is not None:
                 self._on_request(TOKEN_ENDPOINT, outcome, time.perf_counter() - started)
@@ -528,10 +541,18 @@ class LaporClient:
                         timeout=(self._options.connect_timeout, self._options.read_timeout),
                         allow_redirects=False,
                         verify=self._verify,
+                        stream=True,  # read_body reads and decodes it, never past the cap
                     )
-                    body = response.content
-                except (requests.RequestException, OSError):
+                    body = read_body(response, self._options.max_answer_bytes)
+                except (requests.RequestException, OSError, UnreadableBody) as exc:
                     if not guard.tripped:
+                        if isinstance(exc, UnreadableBody):
+                            # A bad answer: a read tries again; a write may have been applied.
+                            outcome = type(exc).__name__
+                            bad = RetryableRemoteError if method == "GET" else AmbiguousWriteError
+                            raise bad(
+                                exc.reason, endpoint=endpoint, status=response.status_code
+                            ) from None
                         raise
                     outcome = "stopped" if guard.stopped else "deadline"
                     raise self._cut_off(method, endpoint, guard.stopped) from None

@@ -4,6 +4,11 @@
 4xx/5xx with ``{"success": false, "errors": {...}}`` — or, on some servers, HTTP 200 with
 ``"success": false``. Bodies may be HTML, truncated or ``null``; ``Content-Type`` is not
 trusted. Invariant: no error raised here quotes a body (bodies hold personal data).
+
+Every body that cannot be decoded is a bad answer (``RetryableRemoteError``), never another
+exception: not JSON, not UTF-8, an integer too long to convert, or JSON nested deeper than
+``MAX_NESTING`` (the decoder would hit Python's recursion limit at about 1,000 levels, and
+anything that walks the value later could too). Real answers are a handful of levels deep.
 """
 
 from __future__ import annotations
@@ -36,6 +41,24 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - now).total_seconds())
+
+
+MAX_NESTING = 64
+"""The deepest JSON nesting accepted in an answer (objects and arrays; real ones: < 10)."""
+
+
+def _too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+    """True when ``value`` nests objects/arrays deeper than ``limit``; iterative, no recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
 
 
 def _field_errors(envelope: Mapping[str, Any]) -> dict[str, Sequence[str]]:
@@ -73,6 +96,17 @@ def decode_envelope(
         raise RetryableRemoteError(
             "answer is not JSON (HTML page or truncated body)", endpoint=endpoint, status=status
         ) from None
+    except RecursionError:
+        envelope = None  # nested deeper than the decoder can go: refused just below
+        deep = True
+    else:
+        deep = isinstance(envelope, dict | list) and _too_deep(envelope)
+    if deep:
+        raise RetryableRemoteError(
+            f"answer's JSON is nested deeper than {MAX_NESTING} levels",
+            endpoint=endpoint,
+            status=status,
+        )
     if not isinstance(envelope, dict):
         raise RetryableRemoteError("answer is not a JSON object", endpoint=endpoint, status=status)
     if status == 404:
