@@ -429,7 +429,7 @@ def test_a_new_report_replaces_the_old_one_as_a_whole(
     assert "Maret 2025" in (out / "index.html").read_text(encoding="utf-8")
     # no temporary folder left; the replaced report is kept until the next run
     assert sorted(p.name for p in out.parent.iterdir()) == [".report.previous", "report"]
-    assert oct(out.stat().st_mode & 0o777) == "0o755"
+    assert oct(out.stat().st_mode & 0o777) == "0o700"  # owner-only, like every file it writes
 
 
 def test_readers_never_see_a_partial_report(

@@ -8,6 +8,7 @@ import click
 
 from lapor_sync.cli.common import CliState, handle_errors, pass_state
 from lapor_sync.demo import run_demo
+from lapor_sync.fsmodes import make_private_dirs
 
 
 @click.command("demo")
@@ -37,7 +38,7 @@ def demo_command(
     """
     if state.log_level is None:
         state.log_level = "warning"  # the narration is the output; --log-level info adds logs
-    store.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(store.parent)
     if serve:
         from lapor_sync.web.demo_serve import serve_demo
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 
 from lapor_sync.errors import LockHeldError
+from lapor_sync.fsmodes import make_private_dirs
 
 __all__ = ["DatabaseLock", "database_lock", "lock_holder", "lock_path_for"]
 
@@ -64,7 +65,7 @@ class DatabaseLock:
     def acquire(self) -> DatabaseLock:
         if self._fd is not None or str(self.db_path) == ":memory:":
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from lapor_sync.store.db import BUSY_TIMEOUT_MS, StoreError
+from lapor_sync.store.db import BUSY_TIMEOUT_MS, StoreError, refuse_if_writable_by_others
 from lapor_sync.timeutil import to_db
 
 OUTBOX_STATES = ("pending", "sending", "unknown", "done", "dead")
@@ -40,6 +40,7 @@ def open_reader(db_path: Path | str) -> Iterator[sqlite3.Connection]:
     path = Path(db_path)
     if not path.exists():
         raise StoreError(f"no database at {path} (lapor-sync has not run yet?)")
+    refuse_if_writable_by_others(path)
     uri = f"file:{quote(str(path.resolve()))}?mode=rw"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)

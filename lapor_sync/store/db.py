@@ -7,11 +7,15 @@ Invariants:
 - every write goes through ``transaction()``: ``BEGIN IMMEDIATE`` takes the write lock up
   front, so two writers queue on the busy timeout instead of failing half-way through;
   nested use becomes a savepoint;
-- migrations are applied on open and are safe to re-run.
+- migrations are applied on open and are safe to re-run;
+- the store holds personal data: a new store is created ``0600`` in folders created
+  ``0700`` whatever the umask (SQLite gives its ``-wal``/``-shm`` the database's mode), an
+  existing one is narrowed to its owner, and a store that any user may write is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +24,12 @@ from pathlib import Path
 import sqlite_utils
 
 from lapor_sync.errors import LaporSyncError
+from lapor_sync.fsmodes import (
+    create_private_file,
+    make_private_dirs,
+    narrow_to_owner,
+    writable_by_others,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -34,11 +44,21 @@ def open_database(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Dat
     if not memory:
         target = Path(path)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the store's folder {target.parent}: {exc.strerror}"
             ) from None
+        refuse_if_writable_by_others(target)
+        try:
+            # Before SQLite creates it with 0644 (less the umask): its -wal and -shm
+            # copy this mode. A zero-length file is a valid empty database.
+            create_private_file(target)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {target}: {exc.strerror}") from None
+        for member in store_files(target):
+            with contextlib.suppress(OSError):  # not ours to change: left as it is
+                narrow_to_owner(member)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         # Explicit BEGIN/COMMIT only: the driver must not open transactions on its own.
@@ -59,6 +79,26 @@ def open_database(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Dat
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot prepare the store at {path}: {exc}") from None
     return db
+
+
+STORE_SUFFIXES: tuple[str, ...] = ("", "-wal", "-shm", "-journal")
+
+
+def store_files(path: Path) -> list[Path]:
+    """The database file and the files SQLite keeps beside it."""
+    return [path.with_name(path.name + suffix) for suffix in STORE_SUFFIXES]
+
+
+def refuse_if_writable_by_others(path: Path) -> None:
+    """``StoreError`` when any user on this machine may write the store or its journal."""
+    for member in store_files(path):
+        mode = writable_by_others(member)
+        if mode is not None:
+            raise StoreError(
+                f"refusing to open the store: {member} can be written by any user on this "
+                f"machine (mode {mode:04o}); check it was not tampered with, then run: "
+                f"chmod 600 {member}"
+            )
 
 
 @contextmanager

@@ -40,6 +40,7 @@ import sqlite_utils
 
 from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError
+from lapor_sync.fsmodes import PRIVATE_DIR, make_private_dirs, open_private
 from lapor_sync.report.figures import ReportFigures, compute_figures, wanted_key
 from lapor_sync.report.html.pages import event_window, open_conflicts, recent_events, work_items
 from lapor_sync.report.html.render import render_site
@@ -127,7 +128,7 @@ def publish(files: Mapping[str, str], out_dir: Path) -> None:
     target = Path(os.path.realpath(out_dir))
     _check_replaceable(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(target.parent)
         _remove_stale(target)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as exc:
@@ -135,7 +136,10 @@ def publish(files: Mapping[str, str], out_dir: Path) -> None:
     try:
         for name, text in files.items():
             _write(staging / name, text)
-        os.chmod(staging, 0o755)  # noqa: S103 (a report for readers; mkdtemp made it 0700)
+        # Owner-only like everything lapor-sync writes: the report names complaints and
+        # OPD work; it is served by the daemon (loopback) and the portal, not by the file
+        # system. mkdtemp made it 0700 already; said explicitly, whatever the umask.
+        os.chmod(staging, PRIVATE_DIR)
         _swap_into_place(staging, target)
         # The staging name now holds the report that was replaced. It is kept until the
         # next run: a reader that looked up ``out_dir`` just before the swap still finds
@@ -176,7 +180,7 @@ def _check_replaceable(target: Path) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    with open(path, "wb") as handle:
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
         handle.write(text.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
