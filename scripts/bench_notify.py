@@ -102,9 +102,10 @@ def _small(row):  # type: ignore[no-untyped-def]
 
 def section_notify(args: argparse.Namespace) -> dict[str, object]:
     from lapor_sync.logs import configure_logging
-    from lapor_sync.notify.decision import rows_of
+    from lapor_sync.notify.decision import commit, rows_of
     from lapor_sync.notify.deliver import RetryPolicy, deliver_due
-    from lapor_sync.notify.opd import digest_decisions
+    from lapor_sync.notify.opd import batch_decisions, digest_decisions
+    from lapor_sync.notify.run import decide
     from lapor_sync.notify.smtp import SmtpChannel
     from lapor_sync.store import notify_outbox as box
     from lapor_sync.store.db import open_database
@@ -164,8 +165,24 @@ def section_notify(args: argparse.Namespace) -> dict[str, object]:
                 round(summary.sent / (clock.perf_counter() - wall0), 1),
                 len(sample.body_text) + len(sample.body_html),
             )
+        # The every-minute cost: the first batches announce every open item; after that a
+        # pass (batches, digests, alerts, weekly) that finds nothing new.
+        commit(db, settings, decisions, now)
+        later = now + timedelta(minutes=16)
+        wall0 = clock.perf_counter()
+        batches = batch_decisions(db, settings, later)
+        announced = commit(db, settings, batches, later)
+        first_batches = clock.perf_counter() - wall0
+        wall0 = clock.perf_counter()
+        idle = decide(db, settings, later + timedelta(minutes=16))
+        idle_pass = clock.perf_counter() - wall0
         db.close()
     return {
+        "first_batches_s": round(first_batches, 3),
+        "first_batch_items": sum(len(d.opened) for d in batches),
+        "first_batch_rows": announced,
+        "idle_pass_s": round(idle_pass, 3),
+        "idle_pass_messages": len(idle),
         "tickets": args.large,
         "opds": OPDS,
         "digests": len(rows),

@@ -45,7 +45,9 @@ SELECT d.ticket_id, d.stage, d.started_at, d.due_at, t.ref, t.opd_code,
 FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id
 LEFT JOIN links l ON l.ticket_id = d.ticket_id
 LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id
+LEFT JOIN notify_conditions nc ON nc.key = d.stage || ':' || d.ticket_id || ':' || d.started_at
 WHERE d.met_at IS NULL AND d.stage IN ('followup', 'reply') AND t.opd_code IS NOT NULL
+  AND nc.key IS NULL
 ORDER BY d.started_at DESC, d.ticket_id
 """
 
@@ -54,7 +56,8 @@ SELECT c.id, c.kind, c.opened_at, t.ref, t.opd_code, coalesce(l.tracking_id, rc.
 FROM conflicts c JOIN local_tickets t ON t.id = c.ticket_id
 LEFT JOIN links l ON l.ticket_id = c.ticket_id
 LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id
-WHERE c.resolved_at IS NULL AND t.opd_code IS NOT NULL
+LEFT JOIN notify_conditions nc ON nc.key = 'conflict:' || c.id
+WHERE c.resolved_at IS NULL AND t.opd_code IS NOT NULL AND nc.key IS NULL
 ORDER BY c.opened_at DESC, c.id
 """
 
@@ -62,14 +65,15 @@ ORDER BY c.opened_at DESC, c.id
 def _new_items(
     db: sqlite_utils.Database, settings: Settings
 ) -> dict[str, dict[str, list[tuple[str, Item]]]]:
-    """Per OPD code, per heading: (condition key, item) not announced before."""
-    seen = conditions.seen_keys(db, "opd")
+    """Per OPD code, per heading: (condition key, item) not announced before.
+
+    The SQL leaves out what ``notify_conditions`` already holds (a primary-key lookup per
+    open row), so a pass with nothing new reads only the open deadlines.
+    """
     found: dict[str, dict[str, list[tuple[str, Item]]]] = {}
     settlement = settings.deadlines.settlement_days
     for ticket_id, stage, started, due, ref, code, tracking in db.execute(_WAITING_SQL):
         key = f"{stage}:{ticket_id}:{started}"
-        if key in seen:
-            continue
         since = indonesian_date(wib_date(from_db(started)))
         note = f"didisposisikan {since}" if stage == "followup" else f"balasan sejak {since}"
         item = Item(
@@ -83,8 +87,6 @@ def _new_items(
         found.setdefault(code, {}).setdefault(stage, []).append((key, item))
     for conflict_id, kind, opened, ref, code, tracking in db.execute(_CONFLICTS_SQL):
         key = f"conflict:{conflict_id}"
-        if key in seen:
-            continue
         note = f"sejak {indonesian_date(wib_date(from_db(opened)))}"
         item = Item(tracking, ref, conflict_label(kind), None, note, complaint_link(settings, ref))
         found.setdefault(code, {}).setdefault("conflict", []).append((key, item))
@@ -139,16 +141,20 @@ def digest_decisions(
     today = wib_date(now)
     if not force and now.timetz().replace(tzinfo=None) < settings.notify.digest_at:
         return []
-    seen = conditions.seen_keys(db, "opd")
+    pending = [
+        (opd, key)
+        for opd in settings.opd
+        for key in [f"digest:{opd.code}:{today.isoformat()}"]
+        if force or not conditions.is_recorded(db, key)
+    ]
+    if not pending:
+        return []  # today's digests are done: the overdue list is not read again
     rows_by_opd: dict[str, list[OverdueRow]] = {}
     for row in overdue_rows(db, settings, now):
         if row.opd_code is not None:
             rows_by_opd.setdefault(row.opd_code, []).append(row)
     decisions = []
-    for opd in settings.opd:
-        key = f"digest:{opd.code}:{today.isoformat()}"
-        if key in seen and not force:
-            continue
+    for opd, key in pending:
         rows = rows_by_opd.get(opd.code, [])
         recipients = opd_recipients(settings, opd.code)
         marker = [conditions.Condition(key, "opd", opd.code, "digest")]

@@ -32,10 +32,9 @@ class Condition:
     label: str
 
 
-def seen_keys(db: sqlite_utils.Database, audience: str) -> set[str]:
-    """Every key of ``audience`` ever recorded, open or cleared."""
-    rows = db.execute("SELECT key FROM notify_conditions WHERE audience = ?", [audience])
-    return {str(r[0]) for r in rows}
+def is_recorded(db: sqlite_utils.Database, key: str) -> bool:
+    found = db.execute("SELECT 1 FROM notify_conditions WHERE key = ?", [key]).fetchone()
+    return found is not None
 
 
 def open_conditions(db: sqlite_utils.Database, audience: str) -> dict[str, Condition]:
