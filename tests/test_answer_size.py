@@ -64,8 +64,9 @@ def test_an_answer_larger_than_the_cap_is_a_bad_answer_read_within_the_cap(
     assert f"larger than {CAP} bytes" in describe(raised)
     assert "http.max_answer_mib" in describe(raised)
     assert client.stats.total == 2  # retried like any bad answer, then given up
-    # Never more than the cap (twice: the parts and the joined copy) plus buffers.
-    assert peak < 3 * CAP + 512 * 1024, f"{peak} bytes allocated for a {CAP}-byte cap"
+    # The decoded parts never exceed the cap; the rest is one read chunk, one inflate
+    # step and the client's own small allocations.
+    assert peak < CAP + 1024 * 1024, f"{peak} bytes allocated for a {CAP}-byte cap"
 
 
 def test_the_endless_body_stops_being_read_near_the_cap(server: HostileServer) -> None:

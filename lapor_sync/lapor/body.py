@@ -30,6 +30,10 @@ ACCEPT_ENCODING = "gzip, deflate"
 CHUNK_SIZE = 64 * 1024
 """Raw bytes read from the socket per step."""
 
+INFLATE_STEP = 256 * 1024
+"""Decoded bytes asked of zlib per call: one big call would build (and regrow) a buffer
+as large as the whole remaining cap."""
+
 
 class UnreadableBody(Exception):
     """The body cannot be read within the limits (too large, unknown or corrupt encoding)."""
@@ -108,7 +112,7 @@ class _Inflate:
                 if not self._gzip:
                     raise UnreadableBody("answer has data after its compressed body")
                 self._zlib = zlib.decompressobj(self._wbits)
-            sink.add(self._zlib.decompress(data, sink.room()))
+            sink.add(self._zlib.decompress(data, min(sink.room(), INFLATE_STEP)))
             data = self._zlib.unconsumed_tail or (self._zlib.unused_data if self._zlib.eof else b"")
 
     def finish(self, sink: _Sink) -> None:
