@@ -301,3 +301,39 @@ def test_the_daemon_job_runs_records_and_shows_in_status_and_metrics(
     assert not any(
         s.name == "notify" for s in default_jobs(load_settings(REPO / "config.toml", env={}))
     )
+
+
+def test_the_webhook_carries_the_same_items_as_json_and_nothing_personal(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    import json
+
+    from tests.test_notify_webhook import Gateway
+
+    with Gateway() as gw:
+        config = write_config(tmp_path, smtp.port)
+        config.write_text(
+            config.read_text(encoding="utf-8")
+            + f'\n[notify.webhook]\nurl = "http://127.0.0.1:{gw.port}/kirim"\n'
+            'secret = { value = "gw-secret-do-not-send" }\n',
+            encoding="utf-8",
+        )
+        settings = load_settings(config, env={})
+        db = open_database(settings.store.path)
+        build_store(db)
+        recompute_deadlines(db, settings, settings.calendar(), NOW)
+        run(db, settings, Clock(NOW))
+        db.close()
+    bodies = [json.loads(body) for _, body in gw.received]
+    # one POST per message; BMBK has no address, so its digest goes by webhook alone
+    assert len(bodies) == len(smtp.received) + 1
+    assert [b["opd"] for b in bodies if b["kind"] == "opd_digest"].count("BMBK") == 1
+    batch = next(b for b in bodies if b["kind"] == "opd_batch" and b["opd"] == "DINKES")
+    [section] = batch["sections"]
+    assert [i["ref"] for i in section["items"]] == ["LPG-2025-000002", "LPG-2025-000001"]
+    assert section["items"][1]["link"] == f"{PORTAL}LPG-2025-000001"
+    assert section["items"][1]["tracking_id"] == "TRK-501"
+    assert all(h["x-lapor-sync-secret"] == "gw-secret-do-not-send" for h, _ in gw.received)
+    for _, body in gw.received:
+        for value in (*PERSONAL, "gw-secret-do-not-send"):
+            assert value.encode() not in body, value

@@ -147,3 +147,33 @@ def test_answer_lost_is_unknown(db: Any) -> None:
     row = box.get(db, row_id)
     assert row is not None and row.state == "unknown"
     assert len(gw.received) == 1
+
+
+def test_no_answer_in_time_is_unknown(db: Any) -> None:
+    import time
+
+    row_id = queue(db)
+    with Gateway() as gw:
+        gw.mode = "200"
+        original = gw.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
+
+        def slow(handler: Any) -> None:
+            time.sleep(1.0)  # longer than the channel's timeout below
+            original(handler)
+
+        gw.server.RequestHandlerClass.do_POST = slow  # type: ignore[attr-defined]
+        hook = Webhook(
+            url=f"http://127.0.0.1:{gw.port}/kirim", secret=SecretStr(SECRET), timeout=0.2
+        )
+        channel = WebhookChannel(hook)
+        summary = deliver_due(
+            db, {"webhook": channel}, policy=RetryPolicy(), clock=lambda: NOW, rng=random.Random(1)
+        )
+        channel.close()
+    row = box.get(db, row_id)
+    assert summary.unknown == 1
+    assert (
+        row is not None
+        and row.state == "unknown"
+        and "did not answer in time" in (row.last_error or "")
+    )
