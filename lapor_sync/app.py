@@ -24,6 +24,7 @@ from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.lapor.auth import HeaderNames, OAuth2Options
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.lapor.pacing import RequestSlots
+from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import get_logger, log_run_summary
 from lapor_sync.redact import register_secret
@@ -304,6 +305,7 @@ def push_policy(settings: Settings) -> PushPolicy:
         max_attempts=settings.push.max_attempts,
         backoff_initial=timedelta(seconds=settings.push.backoff_initial_seconds),
         backoff_max=timedelta(seconds=settings.push.backoff_max_seconds),
+        create=CreateDefaults.from_settings(settings),
     )
 
 

@@ -252,6 +252,8 @@ def test_interactive_add_asks_every_field_and_reasks_only_the_wrong_one(
         "",  # incident date
         "",  # category
         "",  # location
+        "",  # classification
+        "",  # disposition target
     ]
     result = _local(config_path, "add", stdin="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
@@ -273,7 +275,7 @@ def test_interactive_add_keeps_what_flags_gave(
     config_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(local_cmds, "_interactive", lambda: True)
-    answers = ["", "", "", "", "", "", "", "Judul", "Isi", ".", "", "", ""]
+    answers = ["", "", "", "", "", "", "", "Judul", "Isi", ".", "", "", "", "", ""]
     result = _local(
         config_path, "add", "--channel", "telp", "--secret", stdin="\n".join(answers) + "\n"
     )

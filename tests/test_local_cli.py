@@ -141,7 +141,8 @@ def test_add_prompts_at_a_terminal(
     monkeypatch.setattr(local_cmds, "_interactive", lambda: True)
     # Every field the --channel flag did not give is asked, in the form's order; Enter
     # leaves an optional one empty.
-    answers = ["", "", "", "", "", "", "", "Judul dari prompt", "Isi dari prompt", ".", "", "", ""]
+    answers = ["", "", "", "", "", "", "", "Judul dari prompt", "Isi dari prompt", "."]
+    answers += ["", "", "", "", ""]  # incident date, category, location, classification, target
     result = local(config_path, "add", "--channel", "sms", stdin="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "Judul laporan" in result.output and "Isi laporan" in result.output

@@ -28,12 +28,14 @@ from lapor_sync.glossary import (
     state_label,
     yes_no,
 )
+from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_import import CsvImportError, import_csv
 from lapor_sync.local.intake import (
     LABELS,
     MAX_TITLE,
     TICKET_REQUIRED,
     FieldError,
+    FieldProblem,
     IntakeRules,
     validate_field,
     validate_followup,
@@ -64,6 +66,8 @@ _FLAG_OF = {
     "opd_code": "--opd",
     "location_id": "--location",
     "date_of_incident": "--incident-date",
+    "classification_id": "--classification",
+    "disposition_id": "--disposition",
 }
 # What the interactive form asks, in this order, with the hint shown after the label.
 _FORM: tuple[tuple[str, str], ...] = (
@@ -80,6 +84,8 @@ _FORM: tuple[tuple[str, str], ...] = (
     ("date_of_incident", "dd/mm/yyyy, kosong = tidak diketahui"),
     ("category_id", "kosong = bawaan"),
     ("location_id", "kosong = bawaan"),
+    ("classification_id", "kosong = bawaan"),
+    ("disposition_id", "kosong = instansi OPD"),
 )
 _FLAG_DEFAULTS = {"is_anonymous": "tidak", "is_secret": "tidak"}
 
@@ -126,12 +132,19 @@ def _read_multiline(label: str) -> str:
     return "\n".join(lines)
 
 
-def _ask(name: str, hint: str, rules: IntakeRules, problem: str | None = None) -> str:
-    """Ask for one field until the intake accepts it; return the text as typed."""
+def _ask(
+    name: str, hint: str, rules: IntakeRules, problem: FieldProblem | None = None
+) -> str:
+    """Ask for one field until the intake accepts it; return the text as typed.
+
+    Asked again because of ``problem`` of kind "required", an empty answer is refused too.
+    """
     label = LABELS[name]
+    must_fill = problem is not None and problem.kind == "required"
+    shown = problem.message if problem else None
     while True:
-        if problem:
-            click.echo(f"  {label}: {problem}", err=True)
+        if shown:
+            click.echo(f"  {label}: {shown}", err=True)
         if name == "content":
             text = _read_multiline(label)
         else:
@@ -141,7 +154,9 @@ def _ask(name: str, hint: str, rules: IntakeRules, problem: str | None = None) -
         try:
             validate_field(name, text, rules)
         except FieldError as exc:
-            problem = exc.message
+            shown = exc.message
+            continue
+        if must_fill and not text.strip():
             continue
         return text
 
@@ -181,6 +196,10 @@ def local_group() -> None:
 @click.option("--opd", help="OPD code the complaint belongs to (see config.toml [[opd]]).")
 @click.option("--location", help="SP4N-LAPOR! location id.")
 @click.option("--incident-date", help="Date of the incident: dd/mm/yyyy or yyyy-mm-dd.")
+@click.option("--classification", help="SP4N-LAPOR! classification id (default: [local.create]).")
+@click.option(
+    "--disposition", help="SP4N-LAPOR! id of the target instansi (default: the OPD's instansi)."
+)
 @click.option(
     "--received-at",
     help="When the complaint was received, WIB: 'dd/mm/yyyy HH:MM' or ISO (default: now).",
@@ -202,6 +221,8 @@ def add_command(
     opd: str | None,
     location: str | None,
     incident_date: str | None,
+    classification: str | None,
+    disposition: str | None,
     received_at: str | None,
 ) -> None:
     """Record a complaint taken outside SP4N-LAPOR! (Call Center, walk-in, social media).
@@ -227,6 +248,8 @@ def add_command(
         "opd_code": opd,
         "location_id": location,
         "date_of_incident": incident_date,
+        "classification_id": classification,
+        "disposition_id": disposition,
     }
     raw = {name: value for name, value in given.items() if value is not None}
     flags = {"is_anonymous": anonymous, "is_secret": secret}
@@ -245,7 +268,7 @@ def add_command(
         # Only a check across fields can fail here (each field passed on its own): ask again.
         for problem in checked:
             hint = dict(_FORM)[problem.field]
-            raw[problem.field] = _ask(problem.field, hint, rules, problem.message)
+            raw[problem.field] = _ask(problem.field, hint, rules, problem)
         checked = validate_ticket(raw, rules)
     if isinstance(checked, list):
         _show_problems(
@@ -389,6 +412,7 @@ def import_command(state: CliState, file: Path, dry_run: bool) -> None:
                 known_opd_codes={o.code for o in settings.opd},
                 opd_accounts={o.code: o.account for o in settings.opd},
                 dry_run=dry_run,
+                create=CreateDefaults.from_settings(settings),
             )
         except CsvImportError as exc:
             click.echo(

@@ -179,6 +179,8 @@ class Opd(Section):
     account: Slug
     liaison: NonEmptyStr
     email: Email | None = None
+    # SP4N-LAPOR! category of complaints recorded for this OPD, unless a ticket gives one.
+    category_id: NumericId | None = None
 
 
 class HttpSettings(Section):
@@ -303,11 +305,37 @@ class CalendarOverrides(Section):
         return value
 
 
+CreateField = Literal[
+    "classification_id", "category_id", "disposition_id", "location_id", "date_of_incident"
+]
+
+
+class CreateSettings(Section):
+    """[local.create]: what a complaint created on SP4N-LAPOR! carries when its ticket is silent.
+
+    ``required`` names the create fields SP4N-LAPOR! refuses a complaint without; a ticket
+    that would lack one (no value, no default) is refused when it is recorded.
+    """
+
+    classification_id: NumericId | None = None
+    category_id: NumericId | None = None
+    location_id: NumericId | None = None
+    incident_date: Literal["received", "none"] = "received"
+    required: tuple[CreateField, ...] = (
+        "classification_id",
+        "category_id",
+        "disposition_id",
+        "location_id",
+        "date_of_incident",
+    )
+
+
 class LocalSettings(Section):
     """[local]: the province's own register."""
 
     reference_format: NonEmptyStr = "LPG-{year}-{seq:06d}"
     default_account: Slug | None = None
+    create: CreateSettings = Field(default_factory=CreateSettings)
 
     @field_validator("reference_format")
     @classmethod

@@ -64,6 +64,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "opd_code": ("opd", "opd_code"),
     "date_of_incident": ("tanggal_kejadian", "date_of_incident"),
     "location_id": ("lokasi", "location_id"),
+    "classification_id": ("klasifikasi", "classification_id"),
+    "disposition_id": ("disposisi", "instansi_tujuan", "disposition_id"),
 }
 REQUIRED_FIELDS = ("channel", "received_at", "title", "content")
 HEADER_TO_FIELD = {alias: field for field, names in FIELD_ALIASES.items() for alias in names}

@@ -37,6 +37,7 @@ from pathlib import Path
 import sqlite_utils
 
 from lapor_sync.errors import LaporSyncError
+from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_fields import (
     FIELD_ALIASES,
     HEADER_TO_FIELD,
@@ -161,8 +162,13 @@ def read_csv(
     known_opd_codes: Collection[str],
     clock: Clock = now_wib,
     source: str = "CSV file",
+    create: CreateDefaults | None = None,
 ) -> list[ParsedRow]:
-    """Validate a whole file. Returns every row, or raises CsvImportError listing every problem."""
+    """Validate a whole file. Returns every row, or raises CsvImportError listing every problem.
+
+    Each row is checked by the intake (``local.intake``); ``create`` says which create
+    fields SP4N-LAPOR! requires and their defaults (none required when not given).
+    """
     text = decode(data, source) if isinstance(data, bytes) else data.removeprefix("\ufeff")
     offset = 0
     first_line, _, rest = text.partition("\n")
@@ -174,7 +180,7 @@ def read_csv(
     # Content has no length limit (docs/local-records.md): lift the csv module's 128 KiB cap.
     csv.field_size_limit(MAX_CELL)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
-    rules = IntakeRules.of(known_opd_codes, clock)
+    rules = IntakeRules.of(known_opd_codes, clock, create)
     problems: list[RowProblem] = []
     rows: list[ParsedRow] = []
     header: _Header | None = None
@@ -360,6 +366,7 @@ def import_csv(
     opd_accounts: Mapping[str, str] | None = None,
     dry_run: bool = False,
     clock: Clock = now_wib,
+    create: CreateDefaults | None = None,
 ) -> ImportResult:
     """Validate and import one file, all or nothing. Raises CsvImportError on any bad row."""
     source = Path(path).name
@@ -368,7 +375,9 @@ def import_csv(
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or type(exc).__name__})"
         raise CsvImportError([RowProblem(None, "file", reason)], source) from None
-    rows = read_csv(data, known_opd_codes=known_opd_codes, clock=clock, source=source)
+    rows = read_csv(
+        data, known_opd_codes=known_opd_codes, clock=clock, source=source, create=create
+    )
     return import_rows(
         db,
         rows,

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from lapor_sync.local.create_fields import CreateDefaults, missing_message, resolve
 from lapor_sync.local.values import (
     BOOL_HINT,
     BOOL_HINT_ID,
@@ -76,6 +77,8 @@ LABELS: dict[str, str] = {
     "date_of_incident": "Tanggal kejadian",
     "category_id": "Kategori (id SP4N-LAPOR!)",
     "location_id": "Lokasi (id SP4N-LAPOR!)",
+    "classification_id": "Klasifikasi (id SP4N-LAPOR!)",
+    "disposition_id": "Instansi tujuan disposisi (id SP4N-LAPOR!)",
     "ref": "Referensi tiket",
     "target_institution_id": "Instansi tujuan (id SP4N-LAPOR!)",
     "reason": "Alasan",
@@ -94,6 +97,8 @@ TICKET_FIELDS = (
     "date_of_incident",
     "category_id",
     "location_id",
+    "classification_id",
+    "disposition_id",
 )
 TICKET_REQUIRED = ("channel", "title", "content")  # received_at defaults to now
 
@@ -147,6 +152,8 @@ class TicketInput:
     location_id: str | None = None
     date_of_incident: date | None = None
     import_key: str | None = None
+    classification_id: str | None = None
+    disposition_id: str | None = None
 
     def problems(self) -> list[str]:
         """The register's own last check (``field: reason``), for writers that skip the intake.
@@ -204,14 +211,22 @@ class IntakeRules:
 
     opd_codes: frozenset[str] = frozenset()
     now: Clock = now_wib
+    create: CreateDefaults = field(default_factory=CreateDefaults)
 
     @classmethod
-    def of(cls, opd_codes: Collection[str], now: Clock = now_wib) -> IntakeRules:
-        return cls(frozenset(c.strip().upper() for c in opd_codes), now)
+    def of(
+        cls,
+        opd_codes: Collection[str],
+        now: Clock = now_wib,
+        create: CreateDefaults | None = None,
+    ) -> IntakeRules:
+        codes = frozenset(c.strip().upper() for c in opd_codes)
+        return cls(codes, now, create or CreateDefaults())
 
     @classmethod
     def from_settings(cls, settings: Settings, now: Clock = now_wib) -> IntakeRules:
-        return cls.of([o.code for o in settings.opd], now)
+        """The configuration's rules: its OPDs, and the create fields it requires."""
+        return cls.of([o.code for o in settings.opd], now, CreateDefaults.from_settings(settings))
 
 
 def rules_of(rules: IntakeRules | Settings) -> IntakeRules:
@@ -387,6 +402,8 @@ VALIDATORS: dict[str, Callable[[str, IntakeRules], Any]] = {
     "date_of_incident": check_incident_date,
     "category_id": check_remote_id,
     "location_id": check_remote_id,
+    "classification_id": check_remote_id,
+    "disposition_id": check_remote_id,
 }
 
 
@@ -416,7 +433,9 @@ def validate_ticket(
 ) -> TicketInput | list[FieldProblem]:
     """A new ticket from ``field -> text`` (names as in ``TICKET_FIELDS``), or every problem.
 
-    A missing key is read as empty. ``received_at`` empty means now.
+    A missing key is read as empty. ``received_at`` empty means now. A create field that
+    SP4N-LAPOR! requires (``[local.create] required``) and that neither the ticket, its
+    OPD nor the configuration's defaults fill is a problem of that field, ``"required"``.
     """
     intake = rules_of(rules)
     values, problems = _collect(raw, TICKET_FIELDS, intake)
@@ -429,6 +448,22 @@ def validate_ticket(
                 "is after the received date",
             )
         )
+    if not problems:
+        create = intake.create
+        fields = resolve(
+            create,
+            opd_code=values["opd_code"],
+            account=create.account_for(values["opd_code"]),
+            received_at=values["received_at"],
+            classification_id=values["classification_id"],
+            category_id=values["category_id"],
+            disposition_id=values["disposition_id"],
+            location_id=values["location_id"],
+            date_of_incident=values["date_of_incident"],
+        )
+        for name in fields.missing(create.required):
+            message, message_en = missing_message([name])
+            problems.append(FieldProblem(name, message, message_en, "required"))
     if problems:
         return problems
     return TicketInput(**values)

@@ -97,8 +97,8 @@ def insert_ticket(
     cursor = db.execute(
         "INSERT INTO local_tickets (ref, origin, account, channel, reporter_name, reporter_phone, "
         "reporter_email, is_anonymous, is_secret, title, content, category_id, opd_code, "
-        "location_id, date_of_incident, received_at, import_key) "
-        "VALUES (?, 'local', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "location_id, date_of_incident, received_at, import_key, classification_id, "
+        "disposition_id) VALUES (?, 'local', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             ref,
             account,
@@ -116,6 +116,8 @@ def insert_ticket(
             ticket.date_of_incident.isoformat() if ticket.date_of_incident else None,
             stamp,
             ticket.import_key,
+            ticket.classification_id,
+            ticket.disposition_id,
         ],
     )
     return Ticket(id=int(cursor.lastrowid or 0), ref=ref)

@@ -577,3 +577,16 @@ def _pull_gaps(db: sqlite_utils.Database) -> None:
         CREATE UNIQUE INDEX pull_gaps_open ON pull_gaps (account) WHERE closed_at IS NULL;
         """,
     )
+
+
+@migrations(name="0010_ticket_create_fields")
+def _ticket_create_fields(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- The create fields a ticket may give itself (docs/local-records.md); NULL = the
+        -- configuration's default ([local.create], the OPD's category and instansi).
+        ALTER TABLE local_tickets ADD COLUMN classification_id TEXT;
+        ALTER TABLE local_tickets ADD COLUMN disposition_id TEXT;
+        """,
+    )

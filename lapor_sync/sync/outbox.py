@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
 from lapor_sync.domain import Forward, NewComplaint, NewFollowUp, Reporter
+from lapor_sync.local.create_fields import CreateDefaults, resolve
 from lapor_sync.local.register import complaint_marker, followup_marker
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
@@ -37,6 +38,7 @@ class PushPolicy:
     max_attempts: int = 8
     backoff_initial: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(hours=1)
+    create: CreateDefaults = field(default_factory=CreateDefaults)
 
 
 @dataclass(frozen=True)
@@ -189,17 +191,36 @@ def _new_complaint(
     reporter = None
     if not t["is_anonymous"] and (t["reporter_name"] or t["reporter_phone"]):
         reporter = Reporter(t["reporter_name"], t["reporter_phone"], t["reporter_email"])
-    target = policy.opd_institutions.get(t["opd_code"] or "")
     incident = t["date_of_incident"]
+    fields = resolve(
+        policy.create,
+        opd_code=t["opd_code"],
+        account=account,
+        received_at=datetime.fromisoformat(t["received_at"]) if t["received_at"] else None,
+        classification_id=t["classification_id"],
+        category_id=t["category_id"],
+        disposition_id=t["disposition_id"] or policy.opd_institutions.get(t["opd_code"] or "")
+        or policy.account_institutions.get(account),
+        location_id=t["location_id"],
+        date_of_incident=date.fromisoformat(incident) if incident else None,
+    )
+    missing = fields.missing(policy.create.required)
+    if missing:
+        # Rows other software wrote may lack what the intake would have refused.
+        raise Refused(
+            f"SP4N-LAPOR! requires {', '.join(missing)}: the ticket gives none and "
+            "[local.create] has no default; set it with 'lapor-sync local edit "
+            f"{t['ref']}', then 'lapor-sync outbox retry'"
+        )
     return NewComplaint(
         title=t["title"],
         content=f"{t['content']}\n\n{complaint_marker(t['ref'])}",
         channel_id=channel,
-        category_id=t["category_id"],
-        classification_id=None,
-        disposition_id=target or policy.account_institutions.get(account),
-        location_id=t["location_id"],
-        date_of_incident=date.fromisoformat(incident) if incident else None,
+        category_id=fields.category_id,
+        classification_id=fields.classification_id,
+        disposition_id=fields.disposition_id,
+        location_id=fields.location_id,
+        date_of_incident=fields.date_of_incident,
         is_anonymous=bool(t["is_anonymous"]),
         is_secret=bool(t["is_secret"]),
         tags=(t["ref"], f"kanal-{t['channel']}"),
