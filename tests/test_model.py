@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     initialize,
     invariant,
+    multiple,
     precondition,
     rule,
 )
@@ -36,8 +38,9 @@ from lapor_sync.local.register import (
     add_ticket,
     set_status,
 )
-from lapor_sync.sandbox import SandboxServer, SandboxWorld
-from lapor_sync.store import mirror
+from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
+from lapor_sync.sandbox.testing import mirror_differences
+from lapor_sync.store import mirror, pull_gaps
 from lapor_sync.store.db import integrity_ok
 from tests.conftest import settings_for
 
@@ -72,6 +75,9 @@ FAULTS = [
     "latency:1",
 ]
 KINDS = ["list", "detail", "followups", "create", "followup_add", "reject"]
+# The requests that read one complaint (they carry its id, so a fault can target it).
+PER_COMPLAINT = ["detail", "followups", "reject"]
+EXHAUSTING = ["500", "503", "refuse", "html", "truncated"]
 OPDS = ["BMBK", "DINKES", "DINSOS", "DISDIK"]
 TEXTS = st.sampled_from(
     ["Jalan berlubang", "Obat kosong 💊", "'; DROP TABLE x; --", "Air PDAM mati", "Bansos"]
@@ -97,6 +103,26 @@ class SyncMachine(RuleBasedStateMachine):
         self.app.close()
         self.server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @initialize(
+        target=complaints,
+        kind=st.sampled_from(["list", "detail", "followups"]),
+        place=st.integers(0, 40),
+        fault=st.sampled_from(EXHAUSTING),
+    )
+    def seed_history(self, kind: str, place: int, fault: str) -> MultipleResults[int]:
+        """Months of older complaints (several pages, one tie group larger than a page),
+        older than the look-back, so a page a pull skipped stays lost unless caught. The
+        first pull reads all of them, and one of its requests, at any place in the
+        pipeline, fails on every retry: the ``place``-th listing, or the detail or
+        follow-ups of the ``place``-th complaint (until the faults are cleared)."""
+        ids = seed_world(self.world, complaints=30, same_updated_at=7)
+        if kind == "list":
+            self.retries_run_out(kind, place % 8, fault)
+        else:
+            order = self.world.visible_ids("18")
+            self.fails_for_good(kind, order[place % len(order)], fault)
+        return multiple(*ids)
 
     # --- the SP4N-LAPOR! side ---------------------------------------------------------------
 
@@ -167,6 +193,32 @@ class SyncMachine(RuleBasedStateMachine):
         self.world.faults.script(kind, steps)
         self.faults_on = True
 
+    @rule(
+        kind=st.sampled_from(KINDS),
+        skip=st.integers(0, 12),
+        fault=st.sampled_from(EXHAUSTING),
+    )
+    def retries_run_out(self, kind: str, skip: int, fault: str) -> None:
+        """The ``skip+1``-th next request of ``kind`` fails on every retry: depending on
+        ``skip`` it lands on any page of a pull and at any place in its pipeline. (For a
+        kind sent by several workers at once the steps may spread over several requests,
+        each failing fewer times.)"""
+        attempts = self.settings.http.retry_attempts
+        self.world.faults.script(kind, ["ok"] * skip + [fault] * attempts)
+        self.faults_on = True
+
+    @rule(kind=st.sampled_from(PER_COMPLAINT), cid=complaints, fault=st.sampled_from(EXHAUSTING))
+    def fails_for_good(self, kind: str, cid: int, fault: str) -> None:
+        """Every request of ``kind`` about one complaint fails until the faults are
+        cleared: its page can never be committed."""
+        self.world.faults.fail(kind, fault, target=cid)
+        self.faults_on = True
+
+    @rule(kind=st.sampled_from(KINDS), fault=st.sampled_from(EXHAUSTING))
+    def a_kind_fails_for_good(self, kind: str, fault: str) -> None:
+        self.world.faults.fail(kind, fault)
+        self.faults_on = True
+
     @rule()
     def sync_pass(self) -> None:
         """A pass as the daemon runs it; faults may make parts of it fail."""
@@ -226,6 +278,10 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _check_everything(self) -> None:
         db, world = self.app.db, self.world
+        # the mirror is exactly what SP4N-LAPOR! shows: ids, versions, statuses and the
+        # number of follow-ups per complaint; and no failed pull is left open
+        assert mirror_differences(db, world, PEMPROV, "18") == []
+        assert pull_gaps.open_gaps(db, PEMPROV) == []
         # no loss: every visible complaint and follow-up is mirrored, at its current version
         stored = dict(
             db.execute(

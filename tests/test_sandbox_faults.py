@@ -271,6 +271,10 @@ def test_fail_for_good_outlasts_any_number_of_retries_and_can_target_one_complai
     ]
     world.faults.clear("detail")
     assert client.get(f"/complaints/{first}/complaint").status_code == 200
+    world.faults.set("list", latency_ms=1)
+    world.faults.recover()  # ends the standing failures only
+    assert client.get("/complaints").status_code == 200
+    assert world.faults.describe()["specs"]["list"]["latency_ms"] == 1
     world.faults.clear()
     assert client.get("/complaints").status_code == 200
     with pytest.raises(ValueError):

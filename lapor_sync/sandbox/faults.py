@@ -5,12 +5,12 @@ Kinds: ``list``, ``detail``, ``followups``, ``masters``, ``create``, ``followup_
 
 For every request the server asks ``decide(kind, arg)`` once and gets a ``Decision``
 (``arg`` is the complaint id in the path, when there is one). A standing step
-(``fail(kind, step, target=...)``: "fail for good") answers every request of that kind —
-or only those about complaint ``target`` — until it is cleared, so a client's retries run
-out whatever their number. Otherwise a scripted step (``script(kind, [...])``) is
-consumed first, one per request; only when the kind's script is empty do the random rates
-of its ``FaultSpec`` apply. Latency and the
-wire-style options (``ids_as_strings``, ``bools_as_ints``) come from the spec in both
+(``fail(kind, step, target=...)``, "fail for good"; ``recover()`` or ``clear`` ends it)
+answers every request of that kind — or only those about complaint ``target`` — so a
+client's retries run out whatever their number. Otherwise a scripted step
+(``script(kind, [...])``) is consumed first, one per request; only when the kind's script
+is empty do the random rates of its ``FaultSpec`` apply. Latency and the wire-style
+options (``ids_as_strings``, ``bools_as_ints``) come from the spec in all
 cases. Random draws come from the injector's own ``random.Random``, seeded from the
 world's seed, so a run is reproducible and fault draws never disturb the world's data.
 
@@ -233,6 +233,12 @@ class FaultInjector:
         key = (kind, None if target is None else str(target))
         with self._lock:
             self._standing[key] = step
+
+    def recover(self, kind: str | None = None) -> None:
+        """End the standing failures (of one kind, or all); specs and scripts stay."""
+        with self._lock:
+            for key in [k for k in self._standing if kind is None or k[0] == kind]:
+                del self._standing[key]
 
     def pending(self, kind: str) -> list[str]:
         """Script steps not yet consumed for ``kind``."""
