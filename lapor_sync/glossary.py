@@ -332,3 +332,19 @@ NOTIFY_NONE = "-"
 def due_text(due: datetime | None) -> str:
     """``Jumat, 4 Desember 2026`` or ``-`` when there is no due date."""
     return indonesian_date(due.astimezone(_WIB).date()) if due is not None else NOTIFY_NONE
+
+
+NOTIFY_KIND_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "opd_batch": "pemberitahuan segera ke OPD",
+        "opd_digest": "ringkasan harian OPD",
+        "admin_alert": "peringatan admin",
+        "monitoring_weekly": "angka mingguan monitoring",
+        "test": "pesan uji",
+    }
+)
+
+
+def notify_kind_label(kind: str | None) -> str:
+    """The Indonesian name of a notification kind (an unknown one is quoted, not bare)."""
+    return NOTIFY_KIND_LABELS.get(kind or "", f"notifikasi tidak dikenal ({kind!r})")

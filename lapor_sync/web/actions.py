@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from lapor_sync.glossary import notify_kind_label
 from lapor_sync.local.intake import (
     FollowUpInput,
     ForwardInput,
@@ -21,6 +22,7 @@ from lapor_sync.local.intake import (
     validate_forward,
 )
 from lapor_sync.local.register import RegisterError, add_followup, add_forward
+from lapor_sync.store import notify_outbox
 from lapor_sync.store.db import read_snapshot
 from lapor_sync.store.portal_queries import (
     complaint_by_ref,
@@ -178,7 +180,14 @@ def resolve(conflict_id: int) -> ResponseReturnValue:
 @guard(Action.OUTBOX)
 def outbox() -> ResponseReturnValue:
     rows = outbox_rows(db(), ("dead", "unknown", "pending", "sending"), 500)
-    return render_template("outbox.html", rows=rows, form=CsrfOnlyForm())
+    # Notifications that did not arrive (or may not have): read-only here; an admin sends
+    # one again with ``lapor-sync notify outbox --retry ID`` after checking the mail log.
+    notices = [
+        {**vars(n), "kind_label": notify_kind_label(n.kind)}
+        for state in ("dead", "unknown")
+        for n in notify_outbox.listing(db(), state=state, limit=100)
+    ]
+    return render_template("outbox.html", rows=rows, notices=notices, form=CsrfOnlyForm())
 
 
 @bp.route("/outbox/<int:row_id>/ulang", methods=["POST"])
