@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -229,11 +228,10 @@ def test_same_updated_at_ties() -> None:
     assert stamps.count(most) >= 150
 
 
-def test_seeding_5000_is_fast() -> None:
+def test_seeding_5000_complaints() -> None:
+    # Speed is measured by scripts/bench.py, not asserted here.
     world = SandboxWorld(seed=1)
-    started = time.perf_counter()
     seed_world(world, complaints=5000)
-    assert time.perf_counter() - started < 3.0
     assert world.count() == 5000
 
 
