@@ -13,6 +13,9 @@ Sections and their lower bounds (measured in the same run):
   deadline rows it produced;
 - report: the liaisons' HTML/CSV/JSON report over the same large store; against a bare
   read of the rows it summarises.
+- quiet-cycle, tie-group, rate-limit (``scripts/bench_cycles.py``): requests of a quiet
+  cycle for many accounts, a tie group's cost over quiet cycles, a backfill under a rate
+  budget against a gateway that enforces it.
 Each prints wall time, CPU time per complaint and peak memory (RSS of its process).
 """
 
@@ -39,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 SECTIONS = ["pull-backfill", "pull-incremental", "push", "deadlines", "report", "notify"]
+SECTIONS += ["quiet-cycle", "tie-group", "rate-limit"]  # scripts/bench_cycles.py
 ACCOUNT = "pemprov-lampung"
 
 
@@ -458,8 +462,15 @@ def main() -> None:
         default=100_000,
         help="tickets in the store for the deadlines and report sections",
     )
+    parser.add_argument("--accounts", default="1,100,500", help="quiet-cycle: account counts")
+    parser.add_argument("--budget", type=int, default=600, help="rate-limit: requests/minute")
+    parser.add_argument(
+        "--rate-complaints", type=int, default=2000, help="rate-limit: complaints seeded"
+    )
     args = parser.parse_args()
     if args.section:
+        import bench_cycles
+
         {
             "pull-backfill": lambda: section_pull(False, args),
             "pull-incremental": lambda: section_pull(True, args),
@@ -467,6 +478,9 @@ def main() -> None:
             "deadlines": lambda: section_deadlines(args),
             "report": lambda: section_report(args),
             "notify": lambda: emit("notify", **__import__("bench_notify").section_notify(args)),
+            "quiet-cycle": lambda: bench_cycles.section_quiet(args),
+            "tie-group": lambda: bench_cycles.section_ties(args),
+            "rate-limit": lambda: bench_cycles.section_rate(args),
         }[args.section]()
         return
     passthrough = [a for a in sys.argv[1:]]

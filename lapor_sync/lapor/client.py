@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -142,6 +143,8 @@ class ListPage:
 
     page: Page[ComplaintSummary]
     invalid: tuple[InvalidItem, ...]
+    # The server's clock when it answered (its HTTP Date), if it sent a readable one.
+    server_time: datetime | None = None
 
 
 class _RequestStats:
@@ -190,6 +193,7 @@ class LaporClient:
             stop.wait if stop is not None else time.sleep
         )
         self._slots = slots
+        self._answered = threading.local()  # the Date of this thread's last answer
         self.budget = RateBudget(
             options.max_requests_per_minute, monotonic=monotonic, sleep=self._sleep, stop=stop
         )
@@ -283,7 +287,9 @@ class LaporClient:
         }
         if query.search:
             params["search"] = query.search
+        self._answered.at = None
         results = self._read("list", self._path("list"), params)
+        server_time: datetime | None = self._answered.at
         items: list[ComplaintSummary] = []
         invalid: list[InvalidItem] = []
         raw_items = results.get("data")
@@ -307,7 +313,7 @@ class LaporClient:
                 len(raw_items),
             ),
         )
-        return ListPage(page=page, invalid=tuple(invalid))
+        return ListPage(page=page, invalid=tuple(invalid), server_time=server_time)
 
     def complaint_detail(self, complaint_id: str) -> ComplaintDetail:
         results = self._read("detail", self._path("detail", complaint_id), {})
@@ -564,6 +570,7 @@ class LaporClient:
             if self._on_request is not None:
                 self._on_request(endpoint, outcome, time.perf_counter() - started)
         retry_after = answers.parse_retry_after(response.headers.get("Retry-After"), self._clock())
+        self._answered.at = _http_date(response.headers.get("Date"))
         return response.status_code, body, retry_after
 
     def _cut_off(self, method: str, endpoint: str, stopped: bool) -> RemoteError:
@@ -620,3 +627,14 @@ def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
             )
         )
     return False
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else None

@@ -33,8 +33,10 @@ Tokens: ``ok``, a 5xx code, ``429``, ``429:<seconds>``, ``429:date``, ``refuse``
 
 from __future__ import annotations
 
+import math
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -74,6 +76,9 @@ class FaultSpec:
     page_shift: float = 0.0
     ids_as_strings: float = 0.0
     bools_as_ints: float = 0.0
+    # A gateway's rate limit: beyond this many requests (of every kind together) within
+    # any 60 s of real time, answer 429 with the Retry-After that frees a place. 0 = off.
+    limit_per_minute: int = 0
 
     def __post_init__(self) -> None:
         garbage: Any = self.garbage
@@ -101,6 +106,8 @@ class FaultSpec:
             raise ValueError("latencies must not be negative")
         if not self.error_statuses:
             raise ValueError("error_statuses must not be empty")
+        if self.limit_per_minute < 0:
+            raise ValueError("limit_per_minute must not be negative")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -193,6 +200,7 @@ class FaultInjector:
         self._scripts: dict[str, deque[str]] = {}
         # (kind, target or None) -> the step every matching request gets until cleared
         self._standing: dict[tuple[str, str | None], str] = {}
+        self._let_through: deque[float] = deque()  # real times, for limit_per_minute
 
     @staticmethod
     def _check_kind(kind: str) -> None:
@@ -299,7 +307,12 @@ class FaultInjector:
                 for token in step.split("+"):
                     _apply_token(decision, token.strip(), spec)
                 return decision
-            if _draw(rng, spec.refuse):
+            limited = self._over_limit(spec.limit_per_minute)
+            if limited is not None:
+                decision.status = 429
+                decision.retry_after_s = limited
+                decision.retry_after_format = "seconds"
+            elif _draw(rng, spec.refuse):
                 decision.refuse = True
             elif _draw(rng, spec.error_rate):
                 decision.status = rng.choice(spec.error_statuses)
@@ -312,6 +325,21 @@ class FaultInjector:
                 decision.drop_after_commit = _draw(rng, spec.drop_after_commit)
                 decision.page_shift = _draw(rng, spec.page_shift)
             return decision
+
+
+    def _over_limit(self, limit: int) -> int | None:
+        """Seconds until a place is free when the last 60 s hold ``limit`` requests already;
+        None (and the request is counted) otherwise. Called under the lock."""
+        if limit <= 0:
+            return None
+        now = time.monotonic()
+        window = self._let_through
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) >= limit:
+            return max(1, math.ceil(window[0] + 60.0 - now))
+        window.append(now)
+        return None
 
 
 def _draw(rng: random.Random, probability: float) -> bool:

@@ -25,7 +25,8 @@ import struct
 import threading
 import time
 import traceback
-from email.utils import formatdate
+from datetime import UTC
+from email.utils import format_datetime, formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -140,7 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
               extra: dict[str, str] | None = None) -> None:
         lines = [
             f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-            f"Date: {self.date_time_string()}",
+            # The simulated server's own clock, the one its updated_at stamps come from
+            # (a real server's Date and its stamps share one clock too).
+            f"Date: {format_datetime(self.sandbox.world.now().astimezone(UTC), usegmt=True)}",
             "Server: lapor-sync-sandbox",
             f"Content-Type: {content_type}",
             f"Content-Length: {len(body)}",

@@ -590,3 +590,19 @@ def _ticket_create_fields(db: sqlite_utils.Database) -> None:
         ALTER TABLE local_tickets ADD COLUMN disposition_id TEXT;
         """,
     )
+
+
+@migrations(name="0011_cursor_settled_and_probed")
+def _cursor_settled_and_probed(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- The server's clock (its HTTP Date) just before the complaints at the cursor's
+        -- second were last read in full; NULL whenever the cursor moves. Once it lies a
+        -- whole lookback past that second, the second cannot change any more and a pull
+        -- need not read it again (docs/sync.md, "a quiet cycle").
+        ALTER TABLE cursors ADD COLUMN settled_at TEXT;
+        -- When (local clock) the last safety probe against a mass drop was made.
+        ALTER TABLE cursors ADD COLUMN probed_at TEXT;
+        """,
+    )

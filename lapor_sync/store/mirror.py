@@ -229,9 +229,50 @@ def advance_cursor(
         "ON CONFLICT (account) DO UPDATE SET "
         "updated_from = max(updated_from, excluded.updated_from), "
         "advanced_at = CASE WHEN excluded.updated_from > updated_from "
-        "THEN excluded.advanced_at ELSE advanced_at END",
+        "THEN excluded.advanced_at ELSE advanced_at END, "
+        # A new position has not been read in full after its second closed (yet).
+        "settled_at = CASE WHEN excluded.updated_from > updated_from "
+        "THEN NULL ELSE settled_at END",
         [account, to_db(position), to_db(now)],
     )
+
+
+def cursor_settled_at(db: sqlite_utils.Database, account: str) -> datetime | None:
+    """The server time just before the cursor's second was last read in full, if known."""
+    row = db.execute("SELECT settled_at FROM cursors WHERE account = ?", [account]).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def mark_cursor_settled(
+    db: sqlite_utils.Database, account: str, position: datetime, server_time: datetime
+) -> None:
+    """Record that every complaint at ``position`` was read after ``server_time``.
+
+    Only while the cursor is still at ``position`` (it may have moved meanwhile)."""
+    db.execute(
+        "UPDATE cursors SET settled_at = max(coalesce(settled_at, ''), ?) "
+        "WHERE account = ? AND updated_from = ?",
+        [to_db(server_time), account, to_db(position)],
+    )
+
+
+def probed_at(db: sqlite_utils.Database, account: str) -> datetime | None:
+    """When the last safety probe of ``account`` passed (local clock), if ever."""
+    row = db.execute("SELECT probed_at FROM cursors WHERE account = ?", [account]).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def note_probe(db: sqlite_utils.Database, account: str, at: datetime) -> None:
+    db.execute("UPDATE cursors SET probed_at = ? WHERE account = ?", [to_db(at), account])
+
+
+def complaint_count_since(db: sqlite_utils.Database, account: str, since: datetime) -> int:
+    """Complaints held for ``account`` whose remote ``updated_at`` is at or after ``since``."""
+    row = db.execute(
+        "SELECT count(*) FROM remote_complaints WHERE account = ? AND updated_at >= ?",
+        [account, to_db(since)],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def complaint_count(db: sqlite_utils.Database, account: str) -> int:
