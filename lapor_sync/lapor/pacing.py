@@ -4,10 +4,10 @@ Government API gateways limit their clients; a client that ignores the limit spe
 budget on 429s. Two mechanisms, both taken around every HTTP attempt (never held across
 two attempts, so they cannot deadlock):
 
-- :class:`RateBudget`, one per account (one per :class:`~lapor_sync.lapor.client.LaporClient`):
+- :class:`RateBudget`, one per account (per :class:`~lapor_sync.lapor.client.LaporClient`):
   ``http.max_requests_per_minute`` spread evenly (a GCRA token bucket of depth one: the
-  n-th request may start at ``first + (n-1) * 60/(limit * HEADROOM)``), shared by every thread of that
-  account — the pull's listing thread, its detail workers and the push's writers. A
+  n-th request may start at ``first + (n-1) * 60/(limit * HEADROOM)``), shared by every
+  thread of that account — the pull's listing thread, its detail workers and the push's writers. A
   ``Retry-After`` received by any of them holds the whole account until it has passed,
   and the budget then restarts from there without a burst. No limit configured: no
   waits, but ``Retry-After`` is still shared.
