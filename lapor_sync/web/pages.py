@@ -7,21 +7,23 @@ viewer every OPD. It never holds reporter data (``report.html`` masks and hides)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
+from lapor_sync.glossary import indonesian_date, lateness_text, shown_title, stage_label
 from lapor_sync.report.figures import compute_figures
 from lapor_sync.report.html.pages import event_window, open_conflicts, recent_events, work_items
 from lapor_sync.report.html.render import render_site
 from lapor_sync.report.log_view import LogFilter, log_rows, parse_since
 from lapor_sync.report.period import parse_period
 from lapor_sync.store.db import read_snapshot
-from lapor_sync.store.portal_queries import ListFilter, complaint_list, home_counts
+from lapor_sync.store.portal_queries import ListFilter, complaint_list, home_counts, most_urgent
 from lapor_sync.store.users import Role, list_users, record_home_seen
-from lapor_sync.timeutil import WIB, to_db
+from lapor_sync.timeutil import WIB, from_db, to_db
 from lapor_sync.web.access import Action, scope_of
 from lapor_sync.web.auth import current_user, guard
 from lapor_sync.web.context import db, portal
@@ -49,12 +51,9 @@ def home() -> ResponseReturnValue:
     scope = scope_of(user)
     with read_snapshot(db()):
         counts = home_counts(db(), scope, now, user.last_seen_home_at, near_due_horizon(now))
-        work: list[Any] = []
+        work: list[WorkCard] = []
         if user.role in (Role.ADMIN, Role.LIAISON):
-            grouped = work_items(db(), ctx.settings, now, ctx.settings.calendar())
-            keys = user.opds if user.role is Role.LIAISON else tuple(grouped)
-            work = [item for key in keys for item in grouped.get(key, [])]
-            work.sort(key=lambda w: -w.row.days_late)
+            work = work_cards(most_urgent(db(), scope, near_due_horizon(now), WORK_SHOWN), now)
         recent: list[dict[str, Any]] = []
         if user.role is Role.OPERATOR:
             recent, _ = complaint_list(db(), scope, ListFilter(limit=15), now)
@@ -62,11 +61,50 @@ def home() -> ResponseReturnValue:
     return render_template(
         "home.html",
         counts=counts,
-        work=work[:WORK_SHOWN],
-        work_total=len(work),
+        work=work,
+        work_total=counts["late"] + counts["near_due"],
         recent=recent,
         since=user.last_seen_home_at,
     )
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One card of the home's work list, named as the report's work list names them."""
+
+    ref: str
+    opd_code: str | None
+    stage_label: str
+    overdue: bool
+    lateness: str
+    due_text: str
+
+
+@dataclass(frozen=True)
+class WorkCard:
+    row: WorkRow
+    title: str
+
+
+def work_cards(rows: list[dict[str, Any]], now: datetime) -> list[WorkCard]:
+    """Working days late (or left) for the few deadlines the home shows, most late first."""
+    settings = portal().settings
+    calendar, today = settings.calendar(), now.astimezone(WIB).date()
+    cards = []
+    for r in rows:
+        due = from_db(r["due_at"])
+        day = due.astimezone(WIB).date()
+        if due < now:
+            days = max(1, calendar.working_days_between(day, today))
+        else:
+            days = -calendar.working_days_between(today, day)
+        row = WorkRow(
+            ref=r["ref"], opd_code=r["opd_code"],
+            stage_label=stage_label(r["stage"], settings.deadlines.settlement_days),
+            overdue=due < now, lateness=lateness_text(days), due_text=indonesian_date(day),
+        )  # fmt: skip
+        cards.append(WorkCard(row, shown_title(r["title"], bool(r["is_secret"]))))
+    return cards
 
 
 def _report_opd() -> str | None:

@@ -1,0 +1,288 @@
+"""The portal's server time on a large store, each page against a bare SQL query.
+
+    .venv/bin/python scripts/bench_web.py [--tickets 100000] [--runs 60] [--with-writer]
+
+Builds the synthetic store of ``scripts/bench.py`` (100,000 linked tickets with
+dispositions, follow-ups and replies), scans its deadlines, adds an account per role and
+then times, through the WSGI application in this process (Flask's test client: the whole
+server-side handling of a request, without a socket):
+
+- home: the admin's home page (counts and the work list) and a liaison's;
+- list, first page: ``/aduan?opd=DINKES&terlambat=1`` (a filtered list);
+- list, deep page: the same filter 200 pages (10,000 rows) in, by its keyset cursor;
+- complaint: ``/aduan/<ref>`` of random complaints (journalled: it shows text);
+- intake POST: a valid form recorded (ticket + outbox row) and redirected.
+
+Each against a bare ``sqlite3`` query of the same rows in the same run: the list's 50 rows
+with the same WHERE and ORDER BY; the complaint's row, follow-ups, deadlines and outbox;
+the home's late count; an INSERT of one ticket. ``--with-writer`` runs a second process
+that writes to the same store all the time (small transactions, like the daemon) and
+measures again: what one daemon and one portal on one database cost each other.
+
+Prints one JSON line per measurement: median and p95 in ms, and the ratio to the bare one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+# The trigger the synthetic store drops (its rows need no outbox); put back for the intake.
+TICKET_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS local_ticket_created AFTER INSERT ON local_tickets
+BEGIN
+    INSERT INTO local_changes (table_name, row_id, op) VALUES ('local_tickets', NEW.id, 'insert');
+    INSERT INTO outbox (kind, ticket_id, subject_id)
+        SELECT 'create_complaint', NEW.id, NEW.id WHERE NEW.origin = 'local';
+END
+"""
+TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def timed(fn: Callable[[], Any], runs: int) -> list[float]:
+    fn()  # warm: templates compiled, pages cached by SQLite
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def figures(name: str, times: list[float], bare: list[float] | None, **extra: Any) -> None:
+    ordered = sorted(times)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    row: dict[str, Any] = {
+        "measure": name,
+        "median_ms": round(statistics.median(times), 2),
+        "p95_ms": round(p95, 2),
+        **extra,
+    }
+    if bare:
+        bare_median = statistics.median(bare)
+        row["bare_median_ms"] = round(bare_median, 3)
+        row["ratio"] = round(statistics.median(times) / bare_median, 1) if bare_median else None
+    print(json.dumps(row), flush=True)
+
+
+def writer(path: str, stop: Any) -> None:
+    """A daemon-like writer: small transactions on the same store until ``stop`` is set."""
+    conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    i = 0
+    while not stop.is_set():
+        i += 1
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "UPDATE remote_complaints SET last_pulled_at = datetime('now') WHERE rowid = ?",
+            [1 + i % 1000],
+        )
+        conn.execute(
+            "INSERT INTO events (at, kind, detail) VALUES (datetime('now'), 'pulled_changed', '{}')"
+        )
+        conn.execute("COMMIT")
+        time.sleep(0.002)
+    conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--with-writer", action="store_true")
+    args = parser.parse_args()
+
+    from bench import build_large_store, write_config
+
+    from lapor_sync.config import load_settings
+    from lapor_sync.logs import configure_logging
+    from lapor_sync.sla.deadlines import scan
+    from lapor_sync.store import users
+    from lapor_sync.store.db import open_database
+    from lapor_sync.store.users import Role, add_user
+    from lapor_sync.timeutil import now_wib
+    from lapor_sync.web import create_app
+
+    configure_logging(fmt="console", level="warning")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    settings = load_settings(write_config(tmp), env={})
+    started = time.perf_counter()
+    build_large_store(settings.store.path, args.tickets)
+    db = open_database(settings.store.path)
+    db.conn.execute(TICKET_TRIGGER)
+    scan(db, settings, settings.calendar(), now_wib())
+    users.set_hasher(__import__("argon2").PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    for name, role, opds in (("admin", Role.ADMIN, ()), ("dinkes", Role.LIAISON, ("DINKES",))):
+        add_user(db, name, role, opds, "kata-sandi-bench-1", now_wib())
+    rows = db.execute("SELECT count(*) FROM local_tickets").fetchone()[0]
+    deadlines = db.execute("SELECT count(*) FROM deadlines").fetchone()[0]
+    db.close()
+    print(
+        json.dumps(
+            {
+                "store": str(settings.store.path),
+                "tickets": rows,
+                "deadline_rows": deadlines,
+                "build_s": round(time.perf_counter() - started, 1),
+            }
+        ),
+        flush=True,
+    )
+
+    app = create_app(settings)
+    clients = {}
+    for name in ("admin", "dinkes"):
+        client = app.test_client()
+        token = TOKEN_RE.search(client.get("/masuk").text).group(1)  # type: ignore[union-attr]
+        reply = client.post(
+            "/masuk", data={"csrf_token": token, "name": name, "password": "kata-sandi-bench-1"}
+        )
+        assert reply.status_code == 302, reply.status_code
+        clients[name] = client
+
+    bare = sqlite3.connect(str(settings.store.path))
+    rng = random.Random(5)
+    refs = [r[0] for r in bare.execute("SELECT ref FROM local_tickets ORDER BY random() LIMIT 500")]
+    now = now_wib().isoformat(timespec="seconds")
+
+    def bare_list(after: tuple[str, int] | None) -> list[Any]:
+        cond = "AND (t.received_at, t.id) < (?, ?)" if after else ""
+        return bare.execute(
+            "SELECT t.id, t.ref, t.title, t.received_at FROM local_tickets t WHERE "
+            "t.opd_code = 'DINKES' AND EXISTS (SELECT 1 FROM deadlines d WHERE d.ticket_id = "
+            f"t.id AND +d.met_at IS NULL AND +d.due_at < ?) {cond} ORDER BY t.received_at DESC, "
+            "t.id DESC LIMIT 51",
+            [now, *(after or ())],
+        ).fetchall()
+
+    late_dinkes = bare.execute(
+        "SELECT count(*) FROM local_tickets t WHERE t.opd_code = 'DINKES' AND EXISTS "
+        "(SELECT 1 FROM deadlines d WHERE d.ticket_id = t.id AND +d.met_at IS NULL AND "
+        "+d.due_at < ?)", [now],
+    ).fetchone()[0]  # fmt: skip
+    offset = min(10_000, int(late_dinkes * 0.9))
+    # The cursor 200 pages in (the 10,000th row of the filtered list), or 90% in if shorter.
+    deep_row = bare.execute(
+        "SELECT t.received_at, t.id FROM local_tickets t WHERE t.opd_code = 'DINKES' AND EXISTS "
+        "(SELECT 1 FROM deadlines d WHERE d.ticket_id = t.id AND +d.met_at IS NULL AND "
+        "+d.due_at < ?) ORDER BY t.received_at DESC, t.id DESC LIMIT 1 OFFSET ?",
+        [now, offset],
+    ).fetchone()
+    deep = "/aduan?" + urlencode(
+        {"opd": "DINKES", "terlambat": "1", "setelah": f"{deep_row[0]}|{deep_row[1]}"}
+    )
+
+    def bare_complaint() -> None:
+        ref = rng.choice(refs)
+        (tid,) = bare.execute("SELECT id FROM local_tickets WHERE ref = ?", [ref]).fetchone()
+        bare.execute("SELECT * FROM local_tickets WHERE id = ?", [tid]).fetchall()
+        bare.execute("SELECT * FROM remote_followups WHERE complaint_id = ?", [str(tid)]).fetchall()
+        bare.execute("SELECT * FROM deadlines WHERE ticket_id = ?", [tid]).fetchall()
+        bare.execute("SELECT * FROM outbox WHERE ticket_id = ?", [tid]).fetchall()
+
+    def bare_home() -> None:
+        bare.execute(
+            "SELECT count(DISTINCT ticket_id) FROM deadlines WHERE met_at IS NULL AND due_at < ?",
+            [now],
+        ).fetchone()
+
+    intake_seq = [0]
+
+    def intake() -> None:
+        intake_seq[0] += 1
+        client = clients["admin"]
+        token = TOKEN_RE.search(client.get("/pengaduan-baru").text).group(1)  # type: ignore[union-attr]
+        reply = client.post("/pengaduan-baru", data={
+            "csrf_token": token, "channel": "sms", "title": f"Jalan rusak {intake_seq[0]}",
+            "content": "Berlubang.", "opd": "BMBK", "phone": f"0812{intake_seq[0]:08d}",
+        })  # fmt: skip
+        assert reply.status_code == 302, reply.status_code
+
+    def intake_get() -> None:
+        clients["admin"].get("/pengaduan-baru")
+
+    def bare_insert() -> None:
+        bare.execute("BEGIN IMMEDIATE")
+        bare.execute(
+            "INSERT INTO local_tickets (ref, origin, channel, title, content, received_at) "
+            "VALUES (NULL, 'local', 'sms', 't', 'c', ?)", [now],
+        )  # fmt: skip
+        bare.execute("ROLLBACK")
+
+    def get(client: str, url: str) -> Callable[[], None]:
+        def run() -> None:
+            reply = clients[client].get(url)
+            assert reply.status_code == 200, (url, reply.status_code)
+
+        return run
+
+    def complaint() -> None:
+        get("admin", f"/aduan/{rng.choice(refs)}")()
+
+    def measure(label: str) -> None:
+        runs = args.runs
+        figures(
+            f"home admin{label}",
+            timed(get("admin", "/"), max(5, runs // 6)),
+            timed(bare_home, runs),
+        )
+        figures(
+            f"home liaison{label}",
+            timed(get("dinkes", "/"), max(5, runs // 6)),
+            timed(bare_home, runs),
+        )
+        figures(
+            f"list first page{label}",
+            timed(get("admin", "/aduan?opd=DINKES&terlambat=1"), runs),
+            timed(lambda: bare_list(None), runs),
+        )
+        figures(
+            f"list deep page{label}",
+            timed(get("admin", deep), runs),
+            timed(lambda: bare_list((deep_row[0], deep_row[1])), runs),
+            rows_before=offset,
+            of=late_dinkes,
+        )
+        figures(f"complaint page{label}", timed(complaint, runs), timed(bare_complaint, runs))
+        form = statistics.median(timed(intake_get, runs))
+        post = [t - form for t in timed(intake, runs)]
+        figures(
+            f"intake POST{label}",
+            post,
+            timed(bare_insert, runs),
+            note="each run GETs the form for a token; that GET's median is subtracted",
+        )
+
+    measure("")
+    if args.with_writer:
+        stop = multiprocessing.Event()
+        proc = multiprocessing.Process(target=writer, args=(str(settings.store.path), stop))
+        proc.start()
+        time.sleep(1)
+        try:
+            measure(" + writer")
+        finally:
+            stop.set()
+            proc.join(10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
