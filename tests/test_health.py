@@ -101,6 +101,7 @@ def test_healthz_200_after_runs_503_when_the_remote_is_gone_200_again_after_a_su
             "backlog": 0,
             "dead": 0,
             "by_state": {"pending": 0, "sending": 0, "unknown": 0, "done": 0, "dead": 0},
+            "stuck": [],
         }
 
         port = env.server.port
@@ -160,7 +161,9 @@ def test_healthz_shows_backlog_dead_rows_conflicts_and_overdue_per_opd(make_env:
         status, body = healthz(daemon)
     finally:
         daemon.stop()
-    assert status == 200  # no watched jobs: nothing can be late
+    # No watched jobs, so nothing can be late; but a dead row is an alarm (#10.2).
+    assert status == 503
+    assert [r for r in body["reasons"] if "dead row" in r] == body["reasons"]
     assert body["outbox"]["backlog"] == 2 and body["outbox"]["dead"] == 1
     assert body["conflicts_waiting"] == 1
     assert body["overdue"] == {"BMBK": 2, "DINKES": 1}

@@ -17,6 +17,7 @@ import click
 import sqlite_utils
 
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
+from lapor_sync.cli.local_edit import edit_command
 from lapor_sync.config import Settings
 from lapor_sync.domain import ComplaintState
 from lapor_sync.glossary import (
@@ -551,3 +552,6 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
             # The reason is technical (English, for the admin): point to where it is read.
             detail += f"; alasan: lihat lapor-sync outbox (#{row['id']})"
         click.echo(detail)
+
+
+local_group.add_command(edit_command)

@@ -78,3 +78,10 @@ def push_command(state: CliState) -> None:
     with database_lock(state.settings().store.path), state.app() as app:
         summary = push_outbox(app)
     echo_figures("push", summary.figures())
+    if summary.dead:
+        click.echo(
+            f"push: {summary.dead} row(s) went dead in this pass and will not be sent without "
+            "a person: lapor-sync outbox --state dead",
+            err=True,
+        )
+        sys.exit(1)

@@ -252,6 +252,8 @@ class PushSettings(Section):
     max_attempts: Annotated[int, _int(1, 1000)] = 8
     backoff_initial_seconds: Annotated[PositiveFloat, Field(le=86400)] = 30.0
     backoff_max_seconds: Annotated[PositiveFloat, Field(le=7 * 86400)] = 3600.0
+    # A row whose answer was lost and is still not settled after this long is an alarm.
+    unknown_alarm_after: PositiveDuration = timedelta(hours=6)
 
     @field_validator("backoff_max_seconds")
     @classmethod

@@ -55,6 +55,7 @@ class HealthCheck:
         window_factor: float,
         started_at: datetime,
         clock: Clock = now_wib,
+        unknown_alarm_after: timedelta = timedelta(hours=6),
     ) -> None:
         self._db_path = db_path
         self._jobs = [j for j in jobs if j.every is not None and j.watched]
@@ -62,6 +63,7 @@ class HealthCheck:
         self._factor = window_factor
         self.started_at = started_at
         self._clock = clock
+        self._unknown_after = unknown_alarm_after
 
     def window(self, spec: JobSpec) -> timedelta:
         assert spec.every is not None
@@ -132,6 +134,25 @@ class HealthCheck:
             "dead": figures.dead,
             "by_state": figures.outbox,
         }
+        # A dead row is an alarm, not a statistic: it never reaches SP4N-LAPOR! by itself.
+        stuck = queries.stuck_rows(conn, now, self._unknown_after)
+        dead = [r for r in stuck if r.state == "dead"]
+        unknown = [r for r in stuck if r.state == "unknown"]
+        body["outbox"]["stuck"] = [
+            {"id": r.id, "kind": r.kind, "ref": r.ref, "state": r.state, "since": r.since}
+            for r in stuck
+        ]
+        if dead:
+            reasons.append(
+                f"outbox: {len(dead)} dead row(s) will not reach SP4N-LAPOR! without a person "
+                f"(lapor-sync outbox --state dead), oldest #{dead[0].id} since {dead[0].since}"
+            )
+        if unknown:
+            hours = self._unknown_after.total_seconds() / 3600
+            reasons.append(
+                f"outbox: {len(unknown)} row(s) unknown (answer lost) for more than {hours:g} h, "
+                f"oldest #{unknown[0].id} since {unknown[0].since}"
+            )
         body["conflicts_waiting"] = figures.conflicts_waiting
         body["overdue"] = figures.overdue
         return reasons

@@ -209,3 +209,32 @@ def notify_failed(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[int, s
         (int(i), f"{kind} {opd}" if opd else str(kind), str(state), str(error or ""))
         for i, kind, opd, state, error in rows
     ]
+
+
+@dataclass(frozen=True)
+class StuckRow:
+    """An outbox row that needs a person: ``dead``, or ``unknown`` for too long.
+
+    ``reason`` is the row's last error as stored (the push writes no personal data there).
+    """
+
+    id: int
+    kind: str
+    ref: str | None
+    state: str
+    since: str
+    reason: str | None
+
+
+def stuck_rows(
+    conn: sqlite3.Connection, now: datetime, unknown_after: timedelta
+) -> list[StuckRow]:
+    """Dead rows and rows ``unknown`` since before ``now - unknown_after``, oldest first."""
+    rows = conn.execute(
+        "SELECT o.id, o.kind, t.ref, o.state, o.updated_at, o.last_error FROM outbox o "
+        "LEFT JOIN local_tickets t ON t.id = o.ticket_id "
+        "WHERE o.state = 'dead' OR (o.state = 'unknown' AND o.updated_at < ?) "
+        "ORDER BY o.state, o.updated_at, o.id",
+        [to_db(now - unknown_after)],
+    ).fetchall()
+    return [StuckRow(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]

@@ -168,6 +168,7 @@ class Daemon:
             window_factor=settings.schedule.health_window_factor,
             started_at=self.started_at,
             clock=self._clock,
+            unknown_alarm_after=settings.push.unknown_alarm_after,
         )
         routes = RouteTable()
         # Only health and metrics may leave loopback (daemon.allow_remote_health); the

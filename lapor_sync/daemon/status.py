@@ -75,6 +75,20 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
         daemon = "held by a lapor-sync that is starting"
     lines = [f"lapor-sync {__version__}", f"database: {db_path}", f"lock:     {daemon}", ""]
     with queries.open_reader(db_path) as conn:
+        stuck = queries.stuck_rows(conn, now, settings.push.unknown_alarm_after)
+        if stuck:  # alarms first: these never reach SP4N-LAPOR! without a person
+            lines.append(f"NEEDS A PERSON: {len(stuck)} outbox row(s) dead or long unknown")
+            for row in stuck:
+                reason = redact_text(row.reason or "")[:ERROR_WIDTH]
+                lines.append(
+                    f"  #{row.id} {row.kind} {row.ref or '-'} {row.state} since {row.since}: "
+                    f"{reason}"
+                )
+            lines.append(
+                "  (fix the ticket: lapor-sync local edit REF ...; "
+                "replay: lapor-sync outbox retry ID)"
+            )
+            lines.append("")
         lines.append("Pull, per account:")
         for account in settings.enabled_accounts:
             run = queries.last_run(conn, "pull", account.name)

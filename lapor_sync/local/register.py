@@ -53,6 +53,7 @@ __all__ = [
     "issue_ref",
     "set_status",
     "ticket_row",
+    "update_ticket",
 ]
 
 
@@ -206,3 +207,56 @@ def assign_missing_refs(db: sqlite_utils.Database, reference_format: str) -> int
             ref = issue_ref(db, reference_format, year)
             db.execute("UPDATE local_tickets SET ref = ? WHERE id = ?", [ref, ticket_id])
     return len(rows)
+
+
+_EDITABLE = (
+    "channel",
+    "title",
+    "content",
+    "reporter_name",
+    "reporter_phone",
+    "reporter_email",
+    "is_anonymous",
+    "is_secret",
+    "category_id",
+    "opd_code",
+    "location_id",
+    "date_of_incident",
+    "classification_id",
+    "disposition_id",
+)
+
+
+def update_ticket(db: sqlite_utils.Database, ref: str, ticket: TicketInput) -> None:
+    """Correct a ticket that is not on SP4N-LAPOR! yet (e.g. after a 422 made its push dead).
+
+    The next attempt of its ``create_complaint`` row sends the corrected content (the push
+    reads the ticket when it sends). Once the complaint exists remotely the ticket is
+    refused here: what SP4N-LAPOR! holds is corrected through a follow-up, not an edit.
+    """
+    problems = ticket.problems()
+    if problems:
+        raise RegisterError("; ".join(problems))
+    with transaction(db):
+        row = ticket_row(db, ref)
+        linked = db.execute("SELECT 1 FROM links WHERE ticket_id = ?", [row["id"]]).fetchone()
+        sending = db.execute(
+            "SELECT 1 FROM outbox WHERE ticket_id = ? AND kind = 'create_complaint' "
+            "AND state IN ('sending', 'done')",
+            [row["id"]],
+        ).fetchone()
+        if linked or sending:
+            raise RegisterError(
+                f"{ref} is already on SP4N-LAPOR! (or being sent); correct it there with a "
+                "follow-up instead"
+            )
+        values: dict[str, Any] = {name: getattr(ticket, name) for name in _EDITABLE}
+        values["is_anonymous"] = int(ticket.is_anonymous)
+        values["is_secret"] = int(ticket.is_secret)
+        if ticket.date_of_incident is not None:
+            values["date_of_incident"] = ticket.date_of_incident.isoformat()
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        db.execute(
+            f"UPDATE local_tickets SET {assignments}, updated_at = ? WHERE id = ?",
+            [*values.values(), to_db(now_wib()), row["id"]],
+        )
