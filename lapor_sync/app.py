@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +27,11 @@ from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.lapor.pacing import RequestSlots
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.register import assign_missing_refs
-from lapor_sync.logs import get_logger, log_run_summary
+from lapor_sync.logs import allow_fields, get_logger, log_run_summary
 from lapor_sync.redact import register_secret
 from lapor_sync.report.html import ReportResult, generate_report
 from lapor_sync.sla.deadlines import ScanSummary, scan
-from lapor_sync.store.db import open_database, reopenable_path
+from lapor_sync.store.db import StoreError, open_database, reopenable_path
 from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
 from lapor_sync.sync.adopt import AdoptSummary, adopt
 from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
@@ -39,6 +40,7 @@ from lapor_sync.sync.reconcile import ReconcileRules, ReconcileSummary, reconcil
 from lapor_sync.timeutil import Clock, now_wib
 
 _T = TypeVar("_T")
+allow_fields("remaining", "budget_per_minute", "eta_s")
 log = get_logger("lapor_sync.app")
 
 
@@ -206,7 +208,7 @@ def pull_account(
             options,
             clock=app.clock,
             opd_for=app.opd_for,
-            progress=progress,
+            progress=_paced_progress(app.clients[account], account, options.page_size, progress),
             run_id=run_id,
             should_stop=app.stop_event.is_set,
         )
@@ -214,6 +216,32 @@ def pull_account(
         finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
     log_run_summary(log, "pull", run_id=run_id, **summary.figures())
     return summary
+
+
+def _paced_progress(
+    client: LaporClient, account: str, page_size: int, progress: ProgressHook | None
+) -> ProgressHook:
+    """The caller's progress hook, plus one ``pull_paced`` line with the ETA the rate
+    budget gives, when a budget is set and more than a page is still to come."""
+    told = False
+
+    def hook(listed: int, total: int | None) -> None:
+        nonlocal told
+        if not told and total is not None and total - listed > page_size:
+            eta = client.budget.backfill_eta(total - listed, page_size)
+            if eta is not None:
+                told = True
+                log.info(
+                    "pull_paced",
+                    account=account,
+                    remaining=total - listed,
+                    budget_per_minute=client.budget.per_minute,
+                    eta_s=round(eta),
+                )
+        if progress is not None:
+            progress(listed, total)
+
+    return hook
 
 
 def adopt_pulled(app: App) -> AdoptSummary:
@@ -352,6 +380,8 @@ def pull_all(
             return pull_account(own, name, since=since, progress=progress)
         except LaporSyncError as exc:
             return exc
+        except sqlite3.Error as exc:  # the store, not this account: say so for this one
+            return StoreError(f"the store failed during this account's pull: {exc}")
         finally:
             if own is not app:
                 own.db.close()

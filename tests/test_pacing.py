@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 import responses
@@ -178,3 +179,41 @@ def test_a_429_on_one_request_holds_the_accounts_other_requests() -> None:
     writer.start()
     writer.join()
     assert t.sleeps == [20.0, 15.0] and done
+
+
+def test_a_paced_backfill_states_its_eta_from_the_budget(make_env: Any) -> None:
+    import io
+    import json
+
+    from lapor_sync.app import open_app, pull_account
+    from lapor_sync.logs import configure_logging, reset_logging
+    from lapor_sync.sandbox import SandboxWorld, seed_world
+    from tests.test_daemon_support import edit_config
+
+    world = SandboxWorld(seed=31)
+    seed_world(world, complaints=80)
+    env = make_env(world, page_size=10)
+    settings = edit_config(env.tmp_path / "config.toml", max_requests_per_minute=600)
+    env.app.close()
+    waits: list[float] = []
+    app = open_app(settings, sleep=waits.append, clock=env.world_clock)
+    out = io.StringIO()
+    configure_logging(fmt="json", level="info", stream=out)
+    try:
+        summary = pull_account(app, "pemprov-lampung")
+    finally:
+        reset_logging()
+        app.close()
+    paced = [
+        line
+        for line in map(json.loads, filter(None, out.getvalue().splitlines()))
+        if line.get("event") == "pull_paced"
+    ]
+    assert len(paced) == 1
+    remaining = paced[0]["remaining"]
+    assert 10 < remaining < summary.new  # told early on, with more than a page to come
+    pages = -(-remaining // 10)
+    assert paced[0]["eta_s"] == round((2 * remaining + pages) * 60 / (600 * HEADROOM))
+    # and it paced itself: every request after the first waited for the budget (the
+    # waits are injected, not slept)
+    assert len([w for w in waits if w > 0]) == summary.requests - 1

@@ -101,6 +101,12 @@ class RateBudget:
             return None
         return max(0, requests) * self._interval
 
+    def backfill_eta(self, remaining: int, page_size: int) -> float | None:
+        """Seconds a pull needs for ``remaining`` listed-to-come complaints at this budget:
+        at least a detail and a follow-ups request each, and one list request a page."""
+        pages = -(-max(0, remaining) // max(1, page_size))
+        return self.eta(2 * max(0, remaining) + pages)
+
 
 class RequestSlots:
     """At most ``limit`` requests in flight at once, whichever account sends them."""

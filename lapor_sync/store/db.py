@@ -6,7 +6,10 @@ Invariants:
   the remote cannot be asked what we already sent);
 - every write goes through ``transaction()``: ``BEGIN IMMEDIATE`` takes the write lock up
   front, so two writers queue on the busy timeout instead of failing half-way through;
-  nested use becomes a savepoint;
+  nested use becomes a savepoint. Writers *in this process* (lanes, accounts pulled in
+  parallel, each on its own connection) first queue on one Python lock per store file:
+  SQLite's busy handler polls with growing sleeps and can starve one of many writers
+  past the busy timeout, a lock hands the store over in turn;
 - migrations are applied on open and are safe to re-run;
 - the store holds personal data: a new store is created ``0600`` in folders created
   ``0700`` whatever the umask (SQLite gives its ``-wal``/``-shm`` the database's mode), an
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,17 +113,39 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    conn.execute("BEGIN IMMEDIATE")
+    turn = _writer_lock(conn)
+    if turn is not None and not turn.acquire(timeout=WRITER_WAIT_S):
+        raise StoreError("the store stayed busy with other writes; try again")
     try:
-        yield db
-    except BaseException:
-        _rollback(conn)
-        raise
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            _rollback(conn)
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+    finally:
+        if turn is not None:
+            turn.release()
+
+
+WRITER_WAIT_S = 120.0
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(conn: sqlite3.Connection) -> threading.Lock | None:
+    """The in-process write lock of the connection's store file (None: in-memory)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    name = str(row[2]) if row and row[2] else ""
+    if not name:
+        return None
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(name, threading.Lock())
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -24,14 +24,10 @@ Invariants:
 - a malformed record is quarantined (reason without personal data) and the run goes on;
   quarantined complaints are retried on later pulls;
 - each run starts ``lookback`` before the cursor, so late commits and ties are re-read —
-  until the cursor's second has **settled**: once the complaints at the cursor were read
-  in full at a server time (its HTTP ``Date``) a whole ``lookback`` past that second,
-  nothing can still appear or change at or before it, and a pull lists only what is
-  newer (``cursor + 1 s``) and re-reads nothing: a quiet cycle is one list request;
-- the safety probe (a full count, against a mass drop) is made before the first write
-  of a run, when the first listing shows fewer complaints than are held for its window,
-  and otherwise once every ``PROBE_EVERY`` (so an emptied account is still reported
-  while nothing changes); a quiet run between those makes none.
+  until the cursor's second has **settled** (``sync/quiet.py``): then a pull lists only
+  what is newer and re-reads nothing, one list request when nothing changed;
+- the safety probe against a mass drop comes before anything a run writes
+  (``sync/quiet.py`` says when it is made at all).
 """
 
 from __future__ import annotations
@@ -46,18 +42,17 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from lapor_sync.domain import AuthorType, ComplaintDetail, ComplaintSummary, FollowUp, ListQuery
-from lapor_sync.errors import DataSafetyError, InvalidRecordError, NotFoundError, describe
+from lapor_sync.errors import InvalidRecordError, NotFoundError, describe
 from lapor_sync.lapor.client import InvalidItem, LaporClient, ListPage
 from lapor_sync.redact import redact_text
 from lapor_sync.store import mirror, pull_gaps
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
 from lapor_sync.sync.pending import Failed, PendingPage
-from lapor_sync.timeutil import WIB, Clock, now_wib, to_db
+from lapor_sync.sync.quiet import EPOCH, QuietCycle
+from lapor_sync.timeutil import Clock, now_wib, to_db
 
-EPOCH = datetime(2000, 1, 1, tzinfo=WIB)
-SECOND = timedelta(seconds=1)
-PROBE_EVERY = timedelta(hours=1)
+__all__ = ["EPOCH", "ProgressHook", "PullOptions", "PullSummary", "Puller"]
 
 ProgressHook = Callable[[int, int | None], None]
 """Called after each page with (complaints listed so far, total reported by the server)."""
@@ -146,9 +141,14 @@ class Puller:
         self._in_flight: dict[str, datetime] = {}
         self._total: int | None = None
         self._listed_to: datetime | None = None
-        self._first_server_time: datetime | None = None
-        self._probe_due = False  # the safety probe has not been made yet (and is needed)
-        self._held_in_window = 0
+        self._quiet = QuietCycle(
+            db,
+            client,
+            options.account,
+            lookback=options.lookback,
+            mass_drop_ratio=options.mass_drop_ratio,
+            clock=clock,
+        )
         self.summary = PullSummary(account=options.account)
 
     # --- entry point -----------------------------------------------------------------------
@@ -160,21 +160,8 @@ class Puller:
         requests_before = self._client.stats.total
         try:
             cursor = mirror.get_cursor(self._db, self._options.account)
-            settled = self._settled(cursor)
-            self._resample_from = None if settled else cursor
-            start = max(cursor, since) if cursor and since else (cursor or since or EPOCH)
-            if cursor is not None and settled and start == cursor:
-                start = cursor + SECOND  # the cursor's second cannot change any more
-            elif cursor is not None:
-                start -= self._options.lookback
-            self._probe_due = mirror.complaint_count(self._db, self._options.account) >= 20
-            if self._probe_due:
-                self._held_in_window = mirror.complaint_count_since(
-                    self._db, self._options.account, start
-                )
-                last = mirror.probed_at(self._db, self._options.account)
-                if last is None or not timedelta(0) <= self._clock() - last < PROBE_EVERY:
-                    self._check_remote_not_emptied()
+            start = self._quiet.begin(cursor, since)
+            self._resample_from = self._quiet.resample_from
             with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
                 self._pool = pool
                 self._retry_quarantined()
@@ -215,35 +202,6 @@ class Puller:
                 run_id=self._run_id,
                 now=self._clock(),
             )
-
-    # --- safety ----------------------------------------------------------------------------
-
-    def _settled(self, cursor: datetime | None) -> bool:
-        """True when the cursor's second was read in full a whole lookback after it closed."""
-        if cursor is None:
-            return False
-        at = mirror.cursor_settled_at(self._db, self._options.account)
-        return at is not None and at >= cursor + SECOND + self._options.lookback
-
-    def _check_remote_not_emptied(self) -> None:
-        """Stop when the remote suddenly shows far fewer complaints than we hold.
-
-        Made at most once per run, before anything of the run is written."""
-        if not self._probe_due:
-            return
-        self._probe_due = False
-        held = mirror.complaint_count(self._db, self._options.account)
-        probe = self._client.list_complaints(ListQuery(updated_from=EPOCH, page=1, page_size=1))
-        total = probe.page.total
-        if total is None or total >= held * self._options.mass_drop_ratio:
-            with transaction(self._db):
-                mirror.note_probe(self._db, self._options.account, self._clock())
-            return
-        raise DataSafetyError(
-            f"account {self._options.account}: SP4N-LAPOR! now lists {total} complaints "
-            f"but {held} were pulled before; nothing was changed locally. Check the "
-            "account's token and the instansi's status on SP4N-LAPOR!, then run again."
-        )
 
     # --- paging ----------------------------------------------------------------------------
 
@@ -348,11 +306,7 @@ class Puller:
         listing = self._client.list_complaints(
             ListQuery(updated_from=updated_from, page=page, page_size=self._options.page_size)
         )
-        if self._first_server_time is None:
-            self._first_server_time = listing.server_time or EPOCH
-            total = listing.page.total
-            if total is not None and total < self._held_in_window * self._options.mass_drop_ratio:
-                self._check_remote_not_emptied()  # fewer than we hold for this window
+        self._quiet.listed(listing)
         if self._total is None:
             self._total = listing.page.total
         if listing.page.items:
@@ -391,7 +345,7 @@ class Puller:
             )
         ]
         if changed or invalid:
-            self._check_remote_not_emptied()  # before the first download or write
+            self._quiet.probe()  # before the first download or write
         self.summary.unchanged += len(items) - len(changed)
         # The page before may still be downloading the same version of a boundary item.
         self._in_flight = {i.remote_id: i.updated_at for i in changed}
@@ -449,22 +403,10 @@ class Puller:
             with transaction(self._db):
                 if target is not None:
                     self._advance(target, now)
-                self._note_settled(bool(disturbed))
+                self._quiet.finished(unsure=bool(disturbed), high=self._high)
             return
         assert last is not None
         self._advance(min([*held, last]), now)
-
-    def _note_settled(self, unsure: bool) -> None:
-        """After a complete run: every complaint at the (new) cursor was read in this run,
-        after its first listing, when it re-read the cursor's second or moved past it."""
-        account = self._options.account
-        cursor = mirror.get_cursor(self._db, account)
-        served = self._first_server_time
-        if unsure or cursor is None or served is None or served == EPOCH:
-            return  # no server clock, or a tie group still unsure: re-read next time
-        if self._resample_from is None and (self._high is None or self._high <= cursor - SECOND):
-            return  # a settled run that moved nothing: the mark stands as it is
-        mirror.mark_cursor_settled(self._db, account, cursor, served)
 
     def _advance(self, position: datetime, now: datetime | None) -> None:
         mirror.advance_cursor(self._db, self._options.account, position, now or self._clock())
@@ -477,7 +419,7 @@ class Puller:
             self._db, self._options.account, self._options.quarantine_retry_limit
         )
         if ids:
-            self._check_remote_not_emptied()
+            self._quiet.probe()
         for remote_id in ids:
             try:
                 detail = self._client.complaint_detail(remote_id)
