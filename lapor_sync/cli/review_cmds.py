@@ -24,7 +24,9 @@ _FORMAT = click.Choice(["table", "csv", "json"])
 
 @click.command("log")
 @click.option("--opd", help="Hanya OPD ini (kode, mis. DISDIK).")
-@click.option("--since", default="7d", show_default=True, help="7d, 24h, 2w atau 2026-11-01.")
+@click.option(
+    "--since", default="7d", show_default=True, help="7d, 24h, 2w, 01/11/2026 atau 2026-11-01."
+)
 @click.option("--ticket", help="Hanya tiket ini (referensi lokal atau Tracking ID).")
 @click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
 @click.option("--limit", default=1000, show_default=True)

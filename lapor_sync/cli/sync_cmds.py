@@ -11,6 +11,7 @@ from lapor_sync.app import pull_account, push_outbox
 from lapor_sync.cli.common import CliState, echo_figures, handle_errors, pass_state
 from lapor_sync.daemon.lock import database_lock
 from lapor_sync.errors import LaporSyncError, describe
+from lapor_sync.local.values import parse_date
 from lapor_sync.timeutil import WIB
 
 
@@ -36,12 +37,23 @@ class _Progress:
             self._bar.__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """The one date grammar of flags and files (local.values): dd/mm/yyyy or ISO."""
+    if value is None:
+        return None
+    try:
+        day = parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return datetime(day.year, day.month, day.day)
+
+
 @click.command("pull")
 @click.option("--account", "accounts", multiple=True, help="Only this account (repeatable).")
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Start the first pull (backfill) at this date instead of the beginning.",
+    callback=_date_option,
+    help="Start the first pull (backfill) at this date (01/11/2026 or 2026-11-01).",
 )
 @pass_state
 @handle_errors

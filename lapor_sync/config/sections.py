@@ -94,6 +94,14 @@ class StoreSettings(Section):
 
     path: ResolvedPath = Field(default=Path("var/lapor-sync.db"), validate_default=True)
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object) -> object:
+        # An empty path would resolve to the config file's folder: refuse it by name.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError('must name the database file, e.g. "var/lapor-sync.db"')
+        return value
+
 
 class _AccountBase(Section):
     name: Slug

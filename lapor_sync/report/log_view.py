@@ -25,7 +25,8 @@ from lapor_sync.glossary import (
     stage_label,
     state_label,
 )
-from lapor_sync.timeutil import from_db, to_db
+from lapor_sync.local.values import parse_date
+from lapor_sync.timeutil import WIB, to_db
 
 StateFor = Callable[[str], str | None]
 """Maps an SP4N-LAPOR! status name to an internal state (``Settings.state_for_status``)."""
@@ -143,16 +144,17 @@ _SINCE = re.compile(r"^(\d+)([hdw])$")
 
 
 def parse_since(text: str, now: datetime) -> datetime:
-    """``7d``, ``24h``, ``2w`` or a date ``2026-11-01``."""
+    """``7d``, ``24h``, ``2w`` or a date, in the one date grammar (``01/11/2026``, ISO)."""
     match = _SINCE.match(text.strip())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
         return now - timedelta(hours=hours)
     try:
-        return from_db(text.strip() + "T00:00:00+07:00")
+        day = parse_date(text)
     except ValueError:
-        raise ValueError("use 7d, 24h, 2w or a date like 2026-11-01") from None
+        raise ValueError("use 7d, 24h, 2w or a date like 01/11/2026 or 2026-11-01") from None
+    return datetime(day.year, day.month, day.day, tzinfo=WIB)
 
 
 @dataclass(frozen=True)
