@@ -72,6 +72,9 @@ SCHEDULE = {
     "backoff_max_seconds": "2",
     "retry_initial_wait": "0.05",
     "retry_max_wait": "0.2",
+    # A round's standing write failure exhausts every request's retries many times over;
+    # the outbox's own attempt budget (dead after N) is not what is measured here.
+    "max_attempts": "1000",
 }
 
 
