@@ -358,7 +358,15 @@ def build_large_store(path: Path, tickets: int) -> None:
     conn = db.conn
     conn.execute("BEGIN")
     conn.execute("DROP TRIGGER local_ticket_created")  # synthetic rows need no outbox
-    conn.executemany(f"INSERT INTO local_tickets VALUES ({','.join('?' * 21)})", t_rows)
+    # Named columns: later migrations add columns to local_tickets (with defaults).
+    columns = (
+        "id, ref, origin, account, channel, reporter_name, reporter_phone, reporter_email, "
+        "is_anonymous, is_secret, title, content, category_id, opd_code, location_id, "
+        "date_of_incident, received_at, status, import_key, created_at, updated_at"
+    )
+    conn.executemany(
+        f"INSERT INTO local_tickets ({columns}) VALUES ({','.join('?' * 21)})", t_rows
+    )
     conn.executemany("INSERT INTO links VALUES (?,?,?,?,?)", l_rows)
     conn.executemany(f"INSERT INTO remote_complaints VALUES ({','.join('?' * 24)})", c_rows)
     conn.executemany(f"INSERT INTO remote_dispositions VALUES ({','.join('?' * 11)})", d_rows)

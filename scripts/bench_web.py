@@ -13,8 +13,9 @@ server-side handling of a request, without a socket):
 - complaint: ``/aduan/<ref>`` of random complaints (journalled: it shows text);
 - intake POST: a valid form recorded (ticket + outbox row) and redirected.
 
-Each against a bare ``sqlite3`` query of the same rows in the same run: the list's 50 rows
-with the same WHERE and ORDER BY; the complaint's row, follow-ups, deadlines and outbox;
+Each against a bare ``sqlite3`` query of the same rows in the same run: the list page's own
+SELECT (same columns, joins, WHERE, ORDER BY); the complaint's row, follow-ups, status
+history, deadlines and outbox;
 the home's late count; an INSERT of one ticket. ``--with-writer`` runs a second process
 that writes to the same store all the time (small transactions, like the daemon) and
 measures again: what one daemon and one portal on one database cost each other.
@@ -162,14 +163,16 @@ def main() -> int:
     refs = [r[0] for r in bare.execute("SELECT ref FROM local_tickets ORDER BY random() LIMIT 500")]
     now = now_wib().isoformat(timespec="seconds")
 
+    from lapor_sync.store.portal_queries import _FROM, _LIST_COLUMNS
+
     def bare_list(after: tuple[str, int] | None) -> list[Any]:
-        cond = "AND (t.received_at, t.id) < (?, ?)" if after else ""
+        """The page's own SELECT (same columns, joins, WHERE, ORDER BY), without the app."""
+        cond = "AND (t.received_at, t.id) < (:a, :b)" if after else ""
         return bare.execute(
-            "SELECT t.id, t.ref, t.title, t.received_at FROM local_tickets t WHERE "
-            "t.opd_code = 'DINKES' AND EXISTS (SELECT 1 FROM deadlines d WHERE d.ticket_id = "
-            f"t.id AND +d.met_at IS NULL AND +d.due_at < ?) {cond} ORDER BY t.received_at DESC, "
-            "t.id DESC LIMIT 51",
-            [now, *(after or ())],
+            f"SELECT {_LIST_COLUMNS} {_FROM} WHERE t.opd_code = 'DINKES' AND EXISTS (SELECT 1 "
+            "FROM deadlines d WHERE d.ticket_id = t.id AND +d.met_at IS NULL AND +d.due_at < "
+            f":now) {cond} ORDER BY t.received_at DESC, t.id DESC LIMIT 51",
+            {"now": now, "a": (after or ("", 0))[0], "b": (after or ("", 0))[1]},
         ).fetchall()
 
     late_dinkes = bare.execute(
@@ -193,7 +196,14 @@ def main() -> int:
         ref = rng.choice(refs)
         (tid,) = bare.execute("SELECT id FROM local_tickets WHERE ref = ?", [ref]).fetchone()
         bare.execute("SELECT * FROM local_tickets WHERE id = ?", [tid]).fetchall()
-        bare.execute("SELECT * FROM remote_followups WHERE complaint_id = ?", [str(tid)]).fetchall()
+        bare.execute(
+            "SELECT * FROM remote_followups WHERE account = 'pemprov-lampung' AND complaint_id = ?",
+            [str(tid)],
+        ).fetchall()
+        bare.execute(
+            "SELECT * FROM remote_status_history WHERE account = 'pemprov-lampung' AND "
+            "complaint_id = ?", [str(tid)],
+        ).fetchall()  # fmt: skip
         bare.execute("SELECT * FROM deadlines WHERE ticket_id = ?", [tid]).fetchall()
         bare.execute("SELECT * FROM outbox WHERE ticket_id = ?", [tid]).fetchall()
 
