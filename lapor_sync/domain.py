@@ -94,6 +94,8 @@ class DispositionEntry:
     template_code: str | None
     content: str | None
     at: datetime
+    status_old: str | None = None  # the status names a log's ``data`` may carry
+    status_new: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,16 @@ class FollowUp:
 class Institution:
     remote_id: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTemplate:
+    """A reply template of SP4N-LAPOR! (``code`` is what follow-ups carry)."""
+
+    remote_id: str
+    code: str | None
+    name: str
+    content: str | None
 
 
 @dataclass(frozen=True, slots=True)

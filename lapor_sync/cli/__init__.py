@@ -66,7 +66,10 @@ def _register() -> None:
 
     cli.add_command(user_group)
     cli.add_command(audit_command)
+    from lapor_sync.cli.masters_cmd import masters_command
     from lapor_sync.cli.probe_cmd import probe_command
+
+    cli.add_command(masters_command)
 
     cli.add_command(probe_command)
     from lapor_sync.cli.web_cmd import web_command

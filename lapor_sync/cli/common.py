@@ -29,7 +29,7 @@ R = TypeVar("R")
 # Commands that talk to SP4N-LAPOR! and so need the account secrets. The others (log,
 # overdue, conflicts, status, local, outbox, backup …) work from a plain shell, without
 # the service's credentials (for example systemd's LoadCredential).
-NETWORK_COMMANDS = frozenset({"pull", "push", "run", "sync", "demo", "sandbox", "probe"})
+NETWORK_COMMANDS = frozenset({"pull", "push", "run", "sync", "demo", "sandbox", "probe", "masters"})
 # The portal needs only its own session secret, not the SP4N-LAPOR! credentials.
 WEB_SECRET_COMMANDS = frozenset({"web"})
 

@@ -280,6 +280,7 @@ class ScheduleSettings(Section):
     reconcile_every: PositiveDuration = timedelta(minutes=5)
     deadlines_every: PositiveDuration = timedelta(minutes=15)
     daily_summary_at: LocalTime = time(7, 0)
+    masters_at: LocalTime = time(5, 30)
     misfire_grace: PositiveDuration = timedelta(minutes=2)
     health_window_factor: Annotated[float, Field(ge=1, le=100, strict=True)] = 3.0
 

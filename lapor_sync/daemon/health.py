@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from lapor_sync import __version__
+from lapor_sync.config import Settings
 from lapor_sync.daemon import queries
 from lapor_sync.daemon.jobs import JobSpec
 from lapor_sync.store import pull_gaps
+from lapor_sync.sync.masters import masters_warnings
 from lapor_sync.timeutil import Clock, from_db, now_wib, to_db
 
 __all__ = ["HealthCheck", "HealthReport"]
@@ -56,7 +58,9 @@ class HealthCheck:
         started_at: datetime,
         clock: Clock = now_wib,
         unknown_alarm_after: timedelta = timedelta(hours=6),
+        settings: Settings | None = None,
     ) -> None:
+        self._settings = settings  # for the masters warnings (sync/masters.py)
         self._db_path = db_path
         self._jobs = [j for j in jobs if j.every is not None and j.watched]
         self._accounts = list(accounts)
@@ -154,6 +158,9 @@ class HealthCheck:
                 f"oldest #{unknown[0].id} since {unknown[0].since}"
             )
         body["conflicts_waiting"] = figures.conflicts_waiting
+        # Warnings, not reasons: a renamed or unlisted institution needs a person, but the
+        # sync itself is healthy (docs/operations.md).
+        body["warnings"] = masters_warnings(conn, self._settings) if self._settings else []
         body["overdue"] = figures.overdue
         return reasons
 

@@ -198,8 +198,15 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
         JobSpec("push", push_job, every=schedule.push_every, lane="push"),
         JobSpec("deadlines", deadlines_job, every=schedule.deadlines_every),
         JobSpec("daily_summary", daily_summary, at=schedule.daily_summary_at, watched=False),
+        JobSpec("masters", masters_job, at=schedule.masters_at, watched=False, lane="pull"),
         *notify_jobs(settings),
     ]
+
+
+def masters_job(app: App) -> object:
+    from lapor_sync.sync.masters import sync_masters
+
+    return sync_masters(app)
 
 
 def notify_jobs(settings: Settings) -> list[JobSpec]:

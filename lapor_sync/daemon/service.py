@@ -169,6 +169,7 @@ class Daemon:
             started_at=self.started_at,
             clock=self._clock,
             unknown_alarm_after=settings.push.unknown_alarm_after,
+            settings=settings,
         )
         routes = RouteTable()
         # Only health and metrics may leave loopback (daemon.allow_remote_health); the

@@ -19,6 +19,7 @@ from lapor_sync.daemon import queries
 from lapor_sync.daemon.lock import lock_holder
 from lapor_sync.redact import redact_text
 from lapor_sync.store import pull_gaps
+from lapor_sync.sync.masters import masters_warnings
 from lapor_sync.timeutil import from_db
 
 __all__ = ["status_lines"]
@@ -112,6 +113,7 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
             label = f"Last {job}:"
             lines.append(f"{label:<17} {_run_text(queries.last_run(conn, job), None, now)}")
         figures = queries.store_figures(conn, now)
+        warnings = masters_warnings(conn, settings)
         notify_counts = queries.notify_counts(conn)
         notify_failed = queries.notify_failed(conn)
     lines.append("")
@@ -138,4 +140,6 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
         lines.append(f"  notification {row_id} ({what}) {state}: {reason}")
     if notify_failed:
         lines.append("  (see: lapor-sync notify outbox; send again: notify outbox --retry ID)")
+    for warning in warnings:
+        lines.append(f"WARNING (masters): {warning}")
     return lines

@@ -66,6 +66,7 @@ from lapor_sync.domain import (
     NewComplaint,
     NewFollowUp,
     Page,
+    ReplyTemplate,
 )
 from lapor_sync.errors import (
     AmbiguousWriteError,
@@ -337,6 +338,10 @@ class LaporClient:
     def institutions(self) -> list[Institution]:
         results = self._read("institutions", self._path("institutions"), {"page_size": 1000})
         return [wire.institution_from_wire(x) for x in results.get("data") or []]
+
+    def templates(self) -> list[ReplyTemplate]:
+        results = self._read("templates", self._path("templates"), {"page_size": 1000})
+        return [wire.template_from_wire(x) for x in results.get("data") or []]
 
     def categories(self) -> list[Category]:
         results = self._read("categories", self._path("categories"), {})

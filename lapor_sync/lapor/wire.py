@@ -19,6 +19,7 @@ and problems only, because bodies hold personal data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -36,6 +37,7 @@ from lapor_sync.domain import (
     Institution,
     NewComplaint,
     NewFollowUp,
+    ReplyTemplate,
     Reporter,
     StatusEntry,
 )
@@ -109,6 +111,24 @@ def _coerce_date(value: Any) -> Any:
             continue
     # some servers send the full timestamp where a date is expected
     return parse_timestamp(text).date()
+
+
+def _status_change(value: Any) -> tuple[str | None, str | None]:
+    """``data_logs[].data`` → (status_old name, status_new name); (None, None) if absent."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else None
+        except ValueError:
+            return (None, None)
+    if not isinstance(value, Mapping):
+        return (None, None)
+
+    def name(item: Any) -> str | None:
+        if isinstance(item, Mapping):
+            item = item.get("name")
+        return item.strip() if isinstance(item, str) and item.strip() else None
+
+    return (name(value.get("status_old")), name(value.get("status_new")))
 
 
 def _coerce_tags(value: Any) -> Any:
@@ -197,6 +217,13 @@ class WireDispositionLog(_WireModel):
     template_code: str | None = None
     content: str | None = None
     created_at: WireTimestamp
+    # ``data`` has been seen as a JSON *string* holding {"status_old": {"name": …},
+    # "status_new": {"name": …}} (the public client json_decodes it); an object is read
+    # the same way, and anything unreadable is ignored rather than failing the record.
+    data: Annotated[tuple[str | None, str | None], BeforeValidator(_status_change)] = (
+        None,
+        None,
+    )
 
 
 class WireDetail(WireSummary):
@@ -309,6 +336,8 @@ def detail_from_wire(results: Mapping[str, Any]) -> ComplaintDetail:
                 d.template_code,
                 d.content,
                 d.created_at,
+                status_old=d.data[0],
+                status_new=d.data[1],
             )
             for d in logs
         ),
@@ -328,6 +357,18 @@ def institution_from_wire(raw: Any) -> Institution:
     if not isinstance(raw, Mapping) or _record_id(raw) is None:
         raise InvalidRecordError("institution unreadable (id: missing)")
     return Institution(remote_id=str(_record_id(raw)), name=str(raw.get("name") or ""))
+
+
+def template_from_wire(raw: Any) -> ReplyTemplate:
+    if not isinstance(raw, Mapping) or _record_id(raw) is None:
+        raise InvalidRecordError("reply template unreadable (id: missing)")
+    code, content = raw.get("code"), raw.get("content")
+    return ReplyTemplate(
+        remote_id=str(_record_id(raw)),
+        code=str(code) if isinstance(code, str | int) and str(code) else None,
+        name=str(raw.get("name") or code or ""),
+        content=content if isinstance(content, str) else None,
+    )
 
 
 def category_from_wire(raw: Any) -> Category:

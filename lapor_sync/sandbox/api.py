@@ -273,7 +273,7 @@ def _masters(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
     page, size = _paging(fields, MASTERS_PAGE_SIZE, MASTERS_PAGE_SIZE)
     if fields.errors:
         return invalid(fields.errors)
-    rows = [{"id": int(i), "name": n} for i, n in masters.INSTITUTIONS.items()]
+    rows = [{"id": int(i), "name": n} for i, n in world.directory.rows()]
     path = "/masters/institutions/external"
     return ok({
         "data": rows[(page - 1) * size:page * size], "page": page, "page_size": size,

@@ -22,6 +22,8 @@ and there is no authentication). Requests here are never faulted and never count
     POST   /_sandbox/gateway                  {"key_header": "auth", "token_lifetime": 60, ...}
     POST   /_sandbox/gateway/revoke           every issued access token becomes invalid
     POST   /_sandbox/contract                 {"profile": "lmw"} strict, or {"profile": null} any
+    POST   /_sandbox/institutions/rename      {"id": "18003", "name": "…"}  (the listing only)
+    POST   /_sandbox/institutions/unlist      {"id": "18003"}  no longer listed
     POST   /_sandbox/seed                     {"complaints": 200, "same_updated_at": 0}
     GET    /_sandbox/complaints?tag=&search=  matching ids
     POST   /_sandbox/complaints               {"title", "content", "channel", "created_by", ...}
@@ -92,6 +94,9 @@ def _dispatch(world: SandboxWorld, method: str, path: str, params: dict[str, str
         ("GET", "/gateway"): lambda: (200, world.gateway.describe()),
         ("POST", "/gateway"): lambda: _run(world.gateway.configure, **data),
         ("POST", "/gateway/revoke"): lambda: _run(world.gateway.revoke_all),
+        ("POST", "/institutions/rename"): lambda: _run(
+            world.directory.rename, str(data["id"]), str(data["name"])),
+        ("POST", "/institutions/unlist"): lambda: _run(world.directory.unlist, str(data["id"])),
         ("POST", "/contract"): lambda: _run(world.contract.configure, data.get("profile")),
         ("POST", "/seed"): lambda: (200, {"ok": True, "ids": seed_world(
             world, complaints=int(data.get("complaints", 200)),

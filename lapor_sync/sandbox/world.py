@@ -32,6 +32,7 @@ from typing import Any
 
 from lapor_sync.sandbox import masters
 from lapor_sync.sandbox.contract import SandboxContract
+from lapor_sync.sandbox.directory import InstitutionDirectory
 from lapor_sync.sandbox.faults import FaultInjector
 from lapor_sync.sandbox.gateway import SandboxGateway
 from lapor_sync.sandbox.index import ListingIndex, key_of
@@ -89,6 +90,7 @@ class SandboxWorld:
         self.stats = Stats()
         self.gateway = SandboxGateway()  # credential header names and OAuth2 tokens
         self.contract = SandboxContract()  # which profile's paths and encodings it accepts
+        self.directory = InstitutionDirectory()  # the institution list it serves
         self._create_shape = create_response_shape
         self._rotation = 0
         self._now = _aware(start)

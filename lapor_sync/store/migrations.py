@@ -606,3 +606,34 @@ def _cursor_settled_and_probed(db: sqlite_utils.Database) -> None:
         ALTER TABLE cursors ADD COLUMN probed_at TEXT;
         """,
     )
+
+
+@migrations(name="0012_remote_masters")
+def _remote_masters(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- SP4N-LAPOR!'s masters as last synced per account (store/masters.py): institutions
+        -- and reply templates. A sync replaces an account's set of one kind; an institution
+        -- whose name changed keeps the name it had before and when that was seen.
+        CREATE TABLE remote_masters (
+            account TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('institution', 'template')),
+            remote_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            code TEXT,
+            content TEXT,
+            previous_name TEXT,
+            renamed_at TEXT,
+            PRIMARY KEY (account, kind, remote_id)
+        );
+        -- When each account's set of each kind was last replaced (a set may be empty).
+        CREATE TABLE remote_masters_synced (
+            account TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            synced_at TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            PRIMARY KEY (account, kind)
+        );
+        """,
+    )
