@@ -77,6 +77,7 @@ def run_demo(settings: Settings, store: Path, say: Say, *, complaints: int = 300
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     world = SandboxWorld(seed=1)
+    world.contract.strict = True  # the demo's creates must pass the strict reading too
     seed_world(world, complaints=complaints)
     with SandboxServer(world) as server:
         say(f"Sandbox SP4N-LAPOR! running on {server.base_url} with {world.count()} complaints.")

@@ -264,6 +264,7 @@ def _fail_for_good(world: SandboxWorld, rng: random.Random) -> list[str]:
 def run_chaos(kills: int, seed: int, complaints: int = 150, *, say=print) -> ChaosResult:
     rng = random.Random(seed)
     world = SandboxWorld(seed=seed)
+    world.contract.strict = True  # the strict reading of the contract (#10.3)
     seed_world(world, complaints=complaints)
     result = ChaosResult()
     with SandboxServer(world) as server, tempfile.TemporaryDirectory() as tmp_name:

@@ -74,6 +74,7 @@ def make_env(tmp_path: Path) -> Iterator[Any]:
 
     def factory(world: SandboxWorld | None = None, *, page_size: int = 100, extra: str = "") -> Env:
         world = world or SandboxWorld(seed=7)
+        world.contract.strict = True  # the strict reading of the contract (#10.3)
         server = SandboxServer(world)
         server.start()
         settings = settings_for(tmp_path, server.base_url, page_size=page_size, extra=extra)

@@ -186,3 +186,33 @@ def test_push_refuses_a_row_other_software_wrote_without_a_required_field(
     assert summary.dead == 1 and env.world.stats.count("create") == 0
     reason = env.app.db.execute("SELECT last_error FROM outbox").fetchone()[0]
     assert "requires classification_id" in reason and "local edit LPG-2026-000900" in reason
+
+
+def test_strict_sandbox_requires_every_create_field_and_forward_flags() -> None:
+    from lapor_sync.sandbox import SandboxServer
+    from lapor_sync.sandbox.testing import SandboxClient
+
+    world = SandboxWorld(seed=13)
+    complete = {
+        "title": "Judul",
+        "content": "Isi",
+        "channel": 7,
+        "classification_id": 1,
+        "category_id": 31,
+        "disposition_id": 18003,
+        "location_id": 1871,
+        "date_of_incident": "01-11-2026",
+    }
+    with SandboxServer(world) as server, SandboxClient(server.base_url, "18") as client:
+        partial = {k: v for k, v in complete.items() if k != "classification_id"}
+        assert client.post("/complaints/complaint", partial).status_code == 201  # lenient
+        world.contract.strict = True
+        refused = client.post("/complaints/complaint", partial)
+        assert refused.status_code == 422
+        assert set(refused.json()["errors"]) == {"classification_id"}
+        unknown = client.post("/complaints/complaint", {**complete, "location_id": 99})
+        assert set(unknown.json()["errors"]) == {"location_id"}
+        assert client.post("/complaints/complaint", complete).status_code == 201
+        forward = client.post("/complaints/process/1/reject", {"reason": 1871})
+        assert forward.status_code == 422
+        assert set(forward.json()["errors"]) == {"is_request", "not_authority"}

@@ -92,6 +92,7 @@ class SyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="lapor-model-"))
         self.world = SandboxWorld(seed=99)
+        self.world.contract.strict = True  # the strict reading of the contract (#10.3)
         self.server = SandboxServer(self.world)
         self.server.start()
         self.settings = settings_for(self.tmp, self.server.base_url, page_size=5)

@@ -60,6 +60,12 @@ from lapor_sync.timeutil import now_wib
     show_default=True,
     help="Where a create answer puts the new id.",
 )
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Take the lenient reading where the contract is silent (for training); "
+    "default: strict, as a real server may be (docs/lapor-api.md).",
+)
 def sandbox_command(
     host: str,
     port: int,
@@ -70,6 +76,7 @@ def sandbox_command(
     start: str | None,
     prefix: str,
     create_shape: str,
+    lenient: bool,
 ) -> None:
     """Run a simulated SP4N-LAPOR! server on loopback until Ctrl-C."""
     try:
@@ -77,6 +84,7 @@ def sandbox_command(
     except ValueError:
         raise click.BadParameter('use "d-m-Y H:i:s"', param_hint="--start") from None
     world = SandboxWorld(seed, start=started, create_response_shape=create_shape)
+    world.contract.strict = not lenient  # strict by default: a trial proves the config
     seed_world(world, complaints=complaints)
     world.configure(
         arrivals_per_working_day=arrivals,

@@ -311,6 +311,8 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
     name, phone, email = f.text("nameUser"), f.text("phoneUser"), f.text("emailUser")
     if email is not None and "@" not in email:
         f.error("emailUser", "Format emailUser tidak valid.")
+    if req.contract.strict:
+        _strict_create(f, channel, classification, category, location, target)
     if f.errors or title is None or content is None or channel is None:
         return invalid(f.errors)
     reporter = ReporterRecord(name, phone, email) if (name or phone or email) else None
@@ -332,6 +334,23 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
                                  "data": {"complaint_id": cid, "tracking_id": tracking}})
     return ApiResponse(201, {"success": True, "message": message, "results": {},
                              "complaint_id": cid, "tracking_id": tracking})
+
+
+def _strict_create(f: _Fields, channel: int | None, classification: int | None,
+                   category: int | None, location: int | None, target: str | None) -> None:
+    """The strict reading: every listed create field given, each a known master value."""
+    for name, value in (("classification_id", classification), ("category_id", category),
+                        ("location_id", location), ("disposition_id", target)):
+        if value is None and name not in f.errors:
+            f.error(name, f"Kolom {name} wajib diisi.")
+    if f.source.get("date_of_incident") in (None, ""):
+        f.error("date_of_incident", "Kolom date_of_incident wajib diisi.")
+    if channel is not None and channel not in masters.CHANNELS:
+        f.error("channel", "Kanal tidak dikenal.")
+    if classification is not None and classification not in masters.CLASSIFICATIONS:
+        f.error("classification_id", "Klasifikasi tidak dikenal.")
+    if location is not None and location not in masters.LOCATIONS:
+        f.error("location_id", "Lokasi tidak dikenal.")
 
 
 def _followup_add(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
@@ -372,8 +391,11 @@ def _reject(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
     f = _Fields(body)
     target = f.institution("reason", required=True)
     text = f.text("reason_description") or FORWARD_TEXT
-    f.flag("is_request")
-    f.flag("not_authority")
+    is_request, not_authority = f.flag("is_request"), f.flag("not_authority")
+    if req.contract.strict:
+        for name, given in (("is_request", is_request), ("not_authority", not_authority)):
+            if not given and name not in f.errors:
+                f.error(name, f"Kolom {name} harus bernilai 1.")
     if f.errors or target is None:
         return invalid(f.errors)
     account = req.account.institution_id

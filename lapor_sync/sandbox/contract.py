@@ -17,7 +17,14 @@ _WRITE_ENCODING = {"create": "create_encoding", "followup_add": "followup_encodi
 
 @dataclass
 class SandboxContract:
+    """``strict`` takes the strict reading where the contract is silent
+    (docs/lapor-api.md, "Where the contract is silent"): every create field it lists is
+    required and checked against the masters, and a forward needs ``is_request=1`` and
+    ``not_authority=1``. ``strict = False`` (the default here) is the lenient reading; the
+    connector's tests (``make_env``) and ``lapor-sync sandbox`` switch strict on."""
+
     profile: str | None = None
+    strict: bool = False
 
     def configure(self, profile: str | None) -> None:
         if profile is not None and profile not in PROFILES:

@@ -116,6 +116,15 @@ CHANNELS: dict[int, str] = {
     9: "Tatap Muka",
 }
 
+# Locations a create may name (BPS codes: the province and its kabupaten/kota here).
+LOCATIONS: dict[int, str] = {
+    18: "Provinsi Lampung",
+    1801: "Kabupaten Lampung Selatan",
+    1802: "Kabupaten Lampung Tengah",
+    1871: "Kota Bandar Lampung",
+    1872: "Kota Metro",
+}
+
 CLASSIFICATIONS: dict[int, str] = {1: "Pengaduan", 2: "Aspirasi", 3: "Permintaan Informasi"}
 
 # (id, parent, name); parent 0 is a root.
