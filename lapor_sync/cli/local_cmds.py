@@ -18,6 +18,7 @@ import sqlite_utils
 
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
 from lapor_sync.cli.local_edit import edit_command
+from lapor_sync.cli.local_form import FORM, ask, fill_in
 from lapor_sync.config import Settings
 from lapor_sync.domain import ComplaintState
 from lapor_sync.glossary import (
@@ -33,12 +34,8 @@ from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_import import CsvImportError, import_csv
 from lapor_sync.local.intake import (
     LABELS,
-    MAX_TITLE,
     TICKET_REQUIRED,
-    FieldError,
-    FieldProblem,
     IntakeRules,
-    validate_field,
     validate_followup,
     validate_forward,
     validate_ticket,
@@ -70,25 +67,6 @@ _FLAG_OF = {
     "classification_id": "--classification",
     "disposition_id": "--disposition",
 }
-# What the interactive form asks, in this order, with the hint shown after the label.
-_FORM: tuple[tuple[str, str], ...] = (
-    ("opd_code", "kode OPD, kosong = belum ditentukan"),
-    ("channel", CHANNEL_HINT),
-    ("received_at", "dd/mm/yyyy HH:MM, kosong = sekarang"),
-    ("reporter_name", "kosong = tidak ada"),
-    ("reporter_phone", "kosong = tidak ada"),
-    ("reporter_email", "kosong = tidak ada"),
-    ("is_anonymous", "ya/tidak"),
-    ("is_secret", "ya/tidak"),
-    ("title", f"paling banyak {MAX_TITLE} karakter"),
-    ("content", "boleh beberapa baris; akhiri dengan baris berisi satu titik ."),
-    ("date_of_incident", "dd/mm/yyyy, kosong = tidak diketahui"),
-    ("category_id", "kosong = bawaan"),
-    ("location_id", "kosong = bawaan"),
-    ("classification_id", "kosong = bawaan"),
-    ("disposition_id", "kosong = instansi OPD"),
-)
-_FLAG_DEFAULTS = {"is_anonymous": "tidak", "is_secret": "tidak"}
 
 
 def _interactive() -> bool:
@@ -118,57 +96,6 @@ def _show_problems(problems: list[str]) -> None:
     for problem in problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(2)
-
-
-def _read_multiline(label: str) -> str:
-    """Lines up to one holding only ``.`` (or the end of input); line breaks are kept."""
-    click.echo(f"{label} (akhiri dengan baris berisi satu titik .):")
-    stream = sys.stdin  # CliRunner swaps it too, so tests drive the form
-    lines: list[str] = []
-    while True:
-        line = stream.readline()
-        if not line or line.rstrip("\r\n") == ".":
-            break
-        lines.append(line.rstrip("\r\n"))
-    return "\n".join(lines)
-
-
-def _ask(
-    name: str, hint: str, rules: IntakeRules, problem: FieldProblem | None = None
-) -> str:
-    """Ask for one field until the intake accepts it; return the text as typed.
-
-    Asked again because of ``problem`` of kind "required", an empty answer is refused too.
-    """
-    label = LABELS[name]
-    must_fill = problem is not None and problem.kind == "required"
-    shown = problem.message if problem else None
-    while True:
-        if shown:
-            click.echo(f"  {label}: {shown}", err=True)
-        if name == "content":
-            text = _read_multiline(label)
-        else:
-            text = click.prompt(
-                f"{label} ({hint})", default=_FLAG_DEFAULTS.get(name, ""), show_default=False
-            )
-        try:
-            validate_field(name, text, rules)
-        except FieldError as exc:
-            shown = exc.message
-            continue
-        if must_fill and not text.strip():
-            continue
-        return text
-
-
-def _fill_in(raw: dict[str, str], asked: set[str], rules: IntakeRules) -> None:
-    """The interactive form: ask every field no flag gave, each until it is accepted."""
-    click.echo("Laporan baru. Tekan Enter untuk mengosongkan kolom yang tidak wajib.")
-    for name, hint in _FORM:
-        if name not in raw:
-            raw[name] = _ask(name, hint, rules)
-            asked.add(name)
 
 
 @click.group("local")
@@ -260,7 +187,7 @@ def add_command(
     asked: set[str] = set()
     missing = [name for name in TICKET_REQUIRED if not (raw.get(name) or "").strip()]
     if missing and _interactive():
-        _fill_in(raw, asked, rules)
+        fill_in(raw, asked, rules)
     elif missing:
         names = ", ".join(_FLAG_OF[name] for name in missing)
         raise click.UsageError(f"missing required option(s): {names}")
@@ -268,8 +195,8 @@ def add_command(
     while isinstance(checked, list) and asked and all(p.field in asked for p in checked):
         # Only a check across fields can fail here (each field passed on its own): ask again.
         for problem in checked:
-            hint = dict(_FORM)[problem.field]
-            raw[problem.field] = _ask(problem.field, hint, rules, problem)
+            hint = dict(FORM)[problem.field]
+            raw[problem.field] = ask(problem.field, hint, rules, problem)
         checked = validate_ticket(raw, rules)
     if isinstance(checked, list):
         _show_problems(
