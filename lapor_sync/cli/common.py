@@ -7,6 +7,8 @@ for an error lapor-sync raised on purpose: ``describe`` gives the sentence.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -19,8 +21,11 @@ import click
 
 from lapor_sync.app import App, open_app
 from lapor_sync.config import Settings, load_settings
+from lapor_sync.config.loader import DEFAULT_CONFIG_PATH, ENV_CONFIG_PATH
 from lapor_sync.errors import ConfigError, LaporSyncError, LockHeldError, describe
+from lapor_sync.glossary import unknown_opd_text
 from lapor_sync.logs import configure_logging
+from lapor_sync.sla.deadlines import NO_OPD
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,8 +62,27 @@ class CliState:
             )
         return self._settings
 
+    def config_source(self) -> Path:
+        """The configuration file these settings come from (as ``load_settings`` picks it)."""
+        chosen = self.config_path or Path(os.environ.get(ENV_CONFIG_PATH) or DEFAULT_CONFIG_PATH)
+        return chosen.expanduser().absolute()
+
+    def require_store(self) -> None:
+        """Refuse, before anything is opened, to read a store that does not exist.
+
+        Opening would create an empty store, and an empty store answers every question
+        with "nothing": a false all-clear. Read commands call this; commands that record
+        something (``local add``, ``pull``) may create the store.
+        """
+        path = self.settings().store.path
+        if not path.exists():
+            fail(missing_store_text(path, self.config_source()), 2)
+
     @contextmanager
-    def app(self) -> Iterator[App]:
+    def app(self, *, existing: bool = False) -> Iterator[App]:
+        """The opened app; ``existing=True`` (read commands) first requires the store."""
+        if existing:
+            self.require_store()
         app = open_app(self.settings())
         try:
             yield app
@@ -69,9 +93,64 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 
 
+def command_name() -> str:
+    """How the user invoked lapor-sync, so printed advice works exactly as printed.
+
+    ``lapor-sync`` when that name on $PATH is this program (pipx, a system install);
+    otherwise the path as typed (``.venv/bin/lapor-sync`` after ``make setup``).
+    """
+    invoked = sys.argv[0] if sys.argv and sys.argv[0] else "lapor-sync"
+    name = Path(invoked).name
+    if name != "lapor-sync":  # python -m lapor_sync, or a test runner
+        return "lapor-sync"
+    found = shutil.which(name)
+    if found and Path(found).resolve() == Path(invoked).resolve():
+        return name
+    return invoked
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it, else absolute."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.absolute())
+
+
+def missing_store_text(store: Path, config: Path) -> str:
+    """What a read command says when the configured store does not exist (nothing made)."""
+    prog = command_name()
+    return (
+        f"error: no lapor-sync store at {shown_path(store)} (store.path in "
+        f"{shown_path(config)}); nothing was read and nothing was created.\n"
+        f"  To fill this store: {prog} pull (or run the daemon: {prog} run).\n"
+        f"  To read another store, name its configuration: {prog} --config FILE ... "
+        f"(or set {ENV_CONFIG_PATH}); `{prog} demo` writes one for its own store."
+    )
+
+
 def fail(message: str, code: int = 1) -> None:
     click.echo(message, err=True)
     sys.exit(code)
+
+
+def checked_opd(settings: Settings, code: str | None) -> str | None:
+    """``--opd`` as every liaison command reads it, checked before anything is opened.
+
+    Returns None (no filter), ``NO_OPD`` (``unassigned`` or ``-``: tickets without an OPD)
+    or a configured OPD code, upper-cased. Any other code is refused the same way by every
+    command — one Indonesian sentence listing the known codes, exit status 2 — because a
+    filter that matches nothing would read as "nothing to do".
+    """
+    if code is None:
+        return None
+    wanted = code.strip().upper()
+    if wanted in (NO_OPD.upper(), "-"):
+        return NO_OPD
+    if settings.opd_by_code(wanted) is None:
+        known = [*(o.code for o in settings.opd), NO_OPD]
+        fail(f"--opd: {unknown_opd_text(code.strip(), known)}", 2)
+    return wanted
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

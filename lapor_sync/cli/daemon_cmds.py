@@ -64,6 +64,7 @@ def sync_command(state: CliState, once: bool) -> None:
 @handle_errors
 def status_command(state: CliState) -> None:
     """Last runs, cursors, outbox backlog, conflicts, overdue; whether a daemon runs."""
+    state.require_store()
     for line in status_lines(state.settings(), now_wib()):
         click.echo(line)
 
@@ -80,6 +81,7 @@ def backup_command(state: CliState, dest: Path, force: bool) -> None:
     the copy. The copy is readable by its owner only: it holds personal data.
     """
     settings = state.settings()
+    state.require_store()
     if dest.exists() and not force:
         fail(f"{dest} already exists; use --force to replace it.", 2)
     result = backup_database(settings.store.path, dest, force=force)

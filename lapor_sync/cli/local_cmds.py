@@ -248,7 +248,7 @@ def followup_command(
     if isinstance(checked, list):
         flags = {"ref": "REF", "opd_code": "--opd", "content": "--text", "is_secret": "--secret"}
         raise click.UsageError("; ".join(f"{flags[p.field]}: {p.message}" for p in checked))
-    with state.app() as app:
+    with state.app(existing=True) as app:
         try:
             followup_id = add_followup(
                 app.db,
@@ -280,7 +280,7 @@ def forward_command(state: CliState, ref: str, target: str, reason: str) -> None
     if isinstance(checked, list):
         flags = {"ref": "REF", "target_institution_id": "--to", "reason": "--reason"}
         raise click.UsageError("; ".join(f"{flags[p.field]}: {p.message}" for p in checked))
-    with state.app() as app:
+    with state.app(existing=True) as app:
         try:
             add_forward(app.db, checked.ref, checked.target_institution_id, checked.reason)
         except RegisterError as exc:
@@ -304,7 +304,7 @@ def forward_command(state: CliState, ref: str, target: str, reason: str) -> None
 @handle_errors
 def status_command(state: CliState, ref: str, new_state: str) -> None:
     """Set ticket REF's state by hand; the next reconciliation weighs it against LAPOR!."""
-    with state.app() as app:
+    with state.app(existing=True) as app:
         try:
             before = set_status(app.db, ref, new_state)
         except RegisterError as exc:
@@ -394,7 +394,7 @@ def _find_ticket(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
 def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
     """Summary of ticket REF (or a Tracking ID) for an operator: status, OPD, link, outbox."""
     settings = state.settings()
-    with state.app() as app:
+    with state.app(existing=True) as app:
         ticket = _find_ticket(app.db, ref)
         if ticket is None:
             fail(f"Tidak ada tiket dengan referensi atau Tracking ID {ref}.", 1)

@@ -138,7 +138,7 @@ def outbox_group(ctx: click.Context, states: tuple[str, ...], fmt: str, limit: i
     state = ctx.find_object(CliState)
     assert state is not None, "the lapor-sync CLI group sets the state"
     now = now_wib()
-    with state.app() as app:
+    with state.app(existing=True) as app:
         rows = outbox_rows(app.db, states or OPEN_STATES, limit or None, now)
         totals = dict(
             app.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
@@ -175,7 +175,7 @@ def retry_command(state: CliState, ids: tuple[int, ...], all_dead: bool) -> None
     """
     if bool(ids) == all_dead:
         raise click.UsageError("give outbox row ids or --all-dead (not both)")
-    with state.app() as app:
+    with state.app(existing=True) as app:
         if ids:
             marks = ",".join("?" for _ in ids)
             found = dict(

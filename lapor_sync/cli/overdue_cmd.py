@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from lapor_sync.cli.common import CliState, handle_errors, pass_state
-from lapor_sync.report.overdue import FORMATS, NO_OPD_CODES, overdue_rows, render
+from lapor_sync.cli.common import CliState, checked_opd, handle_errors, pass_state
+from lapor_sync.report.overdue import FORMATS, overdue_rows, render
 from lapor_sync.sla.deadlines import NO_OPD, STAGES, recompute_deadlines
 
 
@@ -42,14 +42,8 @@ def overdue_command(
     configuration shows at once. The list holds no personal data and no complaint text.
     """
     settings = state.settings()
-    if opd_code is not None:
-        opd_code = opd_code.strip().upper()
-        if opd_code not in NO_OPD_CODES and settings.opd_by_code(opd_code) is None:
-            known = ", ".join(o.code for o in settings.opd)
-            raise click.BadParameter(
-                f"unknown OPD {opd_code!r}; known: {known}", param_hint="--opd"
-            )
-    with state.app() as app:
+    opd_code = checked_opd(settings, opd_code)
+    with state.app(existing=True) as app:
         now = app.clock()
         calendar = settings.calendar()
         recompute_deadlines(app.db, settings, calendar, now)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from lapor_sync.cli.common import CliState, handle_errors, pass_state
-from lapor_sync.report.figures import wanted_key
+from lapor_sync.cli.common import CliState, checked_opd, handle_errors, pass_state
 from lapor_sync.report.html import generate_report
 from lapor_sync.report.period import parse_period
 from lapor_sync.sla.deadlines import NO_OPD, recompute_deadlines
@@ -44,14 +43,8 @@ def report_command(
     holds no personal data and no complaint text; rahasia complaints show no title.
     """
     settings = state.settings()
-    if opd_code is not None:
-        key = wanted_key(opd_code)
-        if key != NO_OPD and key is not None and settings.opd_by_code(key) is None:
-            known = ", ".join(o.code for o in settings.opd)
-            raise click.BadParameter(
-                f"unknown OPD {opd_code!r}; known: {known}", param_hint="--opd"
-            )
-    with state.app() as app:
+    opd_code = checked_opd(settings, opd_code)
+    with state.app(existing=True) as app:
         now = app.clock()
         try:
             chosen = parse_period(period, now)

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from lapor_sync.cli.common import CliState, handle_errors, pass_state
-from lapor_sync.glossary import DECISION_LABELS, conflict_label
+from lapor_sync.cli.common import CliState, checked_opd, handle_errors, pass_state
+from lapor_sync.glossary import DECISION_LABELS, NO_OPD_NAME, conflict_label
 from lapor_sync.report.log_view import (
     COLUMNS,
     LogFilter,
@@ -17,6 +17,7 @@ from lapor_sync.report.log_view import (
     parse_since,
 )
 from lapor_sync.report.tabular import Format, render
+from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.sync.reconcile import ConflictError, resolve_conflict
 
 _FORMAT = click.Choice(["table", "csv", "json"])
@@ -36,14 +37,24 @@ def log_command(
     state: CliState, opd: str | None, since: str, ticket: str | None, fmt: Format, limit: int
 ) -> None:
     """Log rekonsiliasi: apa yang masuk, terkirim, berubah, konflik dan terlambat."""
-    with state.app() as app:
+    opd = checked_opd(state.settings(), opd)
+    with state.app(existing=True) as app:
         try:
             start = parse_since(since, app.clock())
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--since") from None
-        rows = log_rows(app.db, LogFilter(since=start, opd=opd, ticket=ticket, limit=limit))
+        rows = log_rows(
+            app.db,
+            LogFilter(
+                since=start,
+                opd=opd,
+                ticket=ticket,
+                limit=limit,
+                state_for=app.settings.state_for_status,
+            ),
+        )
     if fmt == "table":
-        scope = f"OPD {opd.upper()}" if opd else "semua OPD"
+        scope = _scope(opd)
         click.echo(f"Log rekonsiliasi lapor-sync — {scope}, sejak {start:%d-%m-%Y %H:%M} WIB")
         if not rows:
             click.echo("Tidak ada kejadian pada periode ini.")
@@ -62,10 +73,11 @@ def conflicts_group(ctx: click.Context, opd: str | None, show_all: bool, fmt: Fo
     if ctx.invoked_subcommand is not None:
         return
     state: CliState = ctx.obj
-    with state.app() as app:
+    opd = checked_opd(state.settings(), opd)
+    with state.app(existing=True) as app:
         rows = _conflict_rows(app.db, opd, show_all)
     if fmt == "table" and not rows:
-        click.echo("Tidak ada konflik yang menunggu keputusan.")
+        click.echo(f"Tidak ada konflik yang menunggu keputusan ({_scope(opd)}).")
         return
     columns = (
         ("id", "ID"),
@@ -83,10 +95,18 @@ def conflicts_group(ctx: click.Context, opd: str | None, show_all: bool, fmt: Fo
         click.echo("\nPutuskan dengan: lapor-sync conflicts resolve ID --take lapor|local")
 
 
+def _scope(opd: str | None) -> str:
+    if opd == NO_OPD:
+        return NO_OPD_NAME.lower()
+    return f"OPD {opd}" if opd else "semua OPD"
+
+
 def _conflict_rows(db: Any, opd: str | None, show_all: bool) -> list[dict[str, Any]]:
     where = "1 = 1" if show_all else "c.resolved_at IS NULL"
     params: list[Any] = []
-    if opd:
+    if opd == NO_OPD:
+        where += " AND t.opd_code IS NULL"
+    elif opd:
         where += " AND upper(t.opd_code) = upper(?)"
         params.append(opd)
     rows = db.query(
@@ -119,7 +139,7 @@ def _conflict_rows(db: Any, opd: str | None, show_all: bool) -> list[dict[str, A
 @handle_errors
 def resolve_command(state: CliState, conflict_id: int, take: str, note: str | None) -> None:
     """Selesaikan konflik: ikut SP4N-LAPOR! (lapor) atau data lokal (local)."""
-    with state.app() as app:
+    with state.app(existing=True) as app:
         try:
             resolve_conflict(
                 app.db,

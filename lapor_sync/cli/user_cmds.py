@@ -29,9 +29,7 @@ _FORMAT = click.Choice(["table", "csv", "json"])
 
 
 def _existing_store(state: CliState) -> None:
-    path = state.settings().store.path
-    if not path.exists():
-        fail(f"error: no store at {path}; nothing to list (run the daemon or a pull first)", 1)
+    state.require_store()
 
 
 def _password(one_time: bool) -> tuple[str, bool]:

@@ -26,6 +26,7 @@ from lapor_sync.glossary import (
     state_label,
 )
 from lapor_sync.local.values import parse_date
+from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.timeutil import WIB, to_db
 
 StateFor = Callable[[str], str | None]
@@ -159,6 +160,8 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class LogFilter:
+    """``opd``: one OPD's code (any case), or ``NO_OPD`` for events without an OPD."""
+
     since: datetime | None = None
     opd: str | None = None
     ticket: str | None = None
@@ -171,7 +174,9 @@ def log_rows(db: sqlite_utils.Database, flt: LogFilter) -> list[dict[str, Any]]:
     if flt.since is not None:
         where.append("e.at >= ?")
         params.append(to_db(flt.since))
-    if flt.opd:
+    if flt.opd == NO_OPD:
+        where.append("e.opd IS NULL")
+    elif flt.opd:
         where.append("upper(e.opd) = upper(?)")
         params.append(flt.opd)
     if flt.ticket:
