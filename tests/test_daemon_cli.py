@@ -82,7 +82,7 @@ def test_status_without_a_database_says_so(make_env: Any) -> None:
         config.read_text().replace(str(env.tmp_path / "store.db"), str(env.tmp_path / "no.db"))
     )
     result = invoke(env, "status")
-    assert result.exit_code == 1 and "no database at" in result.output
+    assert result.exit_code == 2 and "no lapor-sync store at" in result.output
     assert not (env.tmp_path / "no.db").exists()  # status never creates one
 
 

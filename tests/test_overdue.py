@@ -422,7 +422,7 @@ def test_command_filters(run: Invoke) -> None:
 def test_command_rejects_an_unknown_opd(run: Invoke) -> None:
     result = run("--opd", "NOPE")
     assert result.exit_code == 2
-    assert "unknown OPD" in result.output
+    assert "OPD 'NOPE' tidak dikenal" in result.output and "BMBK" in result.output
 
 
 def test_command_recomputes_first(run: Invoke, db: sqlite_utils.Database) -> None:

@@ -537,7 +537,7 @@ def run_cli(
 ) -> CliRunner:
     from lapor_sync.app import open_app
 
-    def app_at_now(self: CliState):  # type: ignore[no-untyped-def]
+    def app_at_now(self: CliState, *, existing: bool = False):  # type: ignore[no-untyped-def]
         from contextlib import contextmanager
 
         @contextmanager
@@ -580,6 +580,6 @@ def test_cli_one_opd_and_default_folder(
 def test_cli_rejects_an_unknown_opd_and_a_bad_period(run_cli: CliRunner, tmp_path: Path) -> None:
     state = CliState(None, None, None)
     result = run_cli.invoke(report_command, ["--opd", "NOPE", "--out", str(tmp_path)], obj=state)
-    assert result.exit_code == 2 and "unknown OPD 'NOPE'" in result.output
+    assert result.exit_code == 2 and "OPD 'NOPE' tidak dikenal" in result.output
     result = run_cli.invoke(report_command, ["--period", "11-2026"], obj=state)
     assert result.exit_code == 2 and "YYYY-MM" in result.output

@@ -184,7 +184,7 @@ def test_cli_user_add_list_disable_reset_and_audit(tmp_path: Path) -> None:
         return result.exit_code, result.output
 
     code, out = run("user", "list")
-    assert code == 1 and "no store at" in out and not settings.store.path.exists()
+    assert code == 2 and "no lapor-sync store at" in out and not settings.store.path.exists()
     code, out = run("user", "add", "siti", "--role", "liaison", "--opd", "DISDIK", "--one-time")
     assert code == 0 and "Added liaison siti for DISDIK." in out
     password = out.split("(shown only now): ")[1].strip()
