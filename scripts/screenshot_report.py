@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/screenshot_report.py [--out docs/img] [--keep DIR]
 
-Builds a demo report the way the demo builds its store — a seeded sandbox SP4N-LAPOR!,
-pull, reconcile, Call Center complaints pushed to it, then two and a half weeks of the
-sandbox's simulated process (new reports, verification, OPD follow-ups, replies) with a
-sync and a deadline scan every day — writes it into a temporary folder and takes PNG
-screenshots of ``index.html`` and one OPD page with headless Chromium:
+Runs the demo (``lapor_sync.demo.run_demo``: a seeded sandbox SP4N-LAPOR!, pull, Call
+Center complaints pushed to it, then two and a half weeks of the sandbox's simulated
+process with a sync and a deadline scan every day) with the sandbox's clock starting on
+its fixed default date, so the pictures do not depend on today's date; writes it into a
+temporary folder and takes PNG screenshots of ``index.html`` and one OPD page with
+headless Chromium:
 
     docs/img/report-overview.png    docs/img/report-opd.png
 
@@ -23,100 +24,33 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lapor_sync.app import (
-    App,
-    open_app,
-    pull_account,
-    push_outbox,
-    reconcile_all,
-    scan_deadlines,
-)
 from lapor_sync.config import load_settings
-from lapor_sync.demo import call_center_tickets
-from lapor_sync.local.register import TicketInput, add_ticket, set_status
+from lapor_sync.demo import run_demo
 from lapor_sync.logs import configure_logging
-from lapor_sync.report.html import ReportResult, generate_report
+from lapor_sync.report.html import ReportResult
 from lapor_sync.report.html.browser import dump_dom, screenshot
-from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
+from lapor_sync.sandbox.world import DEFAULT_START
 
 ROOT = Path(__file__).resolve().parent.parent
 OPD_PAGE = "opd-BMBK.html"
 WIDTH = 1280
-DAYS = 16
-
-
-def sync(app: App) -> None:
-    for name in app.clients:
-        pull_account(app, name)
-    reconcile_all(app)
-    push_outbox(app)
-
-
-def extra_tickets(world: SandboxWorld) -> list[TicketInput]:
-    now = world.now()
-    return [
-        TicketInput(
-            channel="walk-in",
-            title="Lampu penerangan jalan mati di Jl. Ryacudu",
-            content="Sudah tiga malam gelap total.",
-            received_at=now,
-            reporter_name="Pelapor Contoh Dua",
-            reporter_phone="081200000011",
-            opd_code="BMBK",
-        ),
-        TicketInput(
-            channel="whatsapp",
-            title="Laporan dugaan pungutan di sekolah",
-            content="Isi rahasia.",
-            received_at=now,
-            is_secret=True,
-            opd_code="BMBK",
-        ),
-    ]
 
 
 def build_report(work: Path) -> ReportResult:
-    """The demo store, two and a half weeks of simulated handling, then the report."""
-    world = SandboxWorld(seed=1)
-    seed_world(world, complaints=300)
+    """The demo, exactly as ``lapor-sync demo`` runs it, on the sandbox's fixed start date."""
     settings = load_settings(ROOT / "config.toml", env={})
-    with SandboxServer(world) as server:
-        moved = settings.with_base_url(server.base_url)
-        store = moved.store.model_copy(update={"path": work / "demo.db"})
-        app = open_app(moved.model_copy(update={"store": store}), clock=world.now)
-        try:
-            sync(app)
-            for ticket in call_center_tickets(world.now()):
-                add_ticket(app.db, ticket, moved.local.reference_format, "pemprov-lampung")
-            push_outbox(app)
-            world.configure(
-                arrivals_per_working_day=6,
-                auto_verify=True,
-                instansi_followup_probability=0.7,
-                reply_probability=0.25,
-            )
-            for day in range(DAYS):
-                world.advance(timedelta(days=1))
-                if day == 3:
-                    for ticket in extra_tickets(world):
-                        add_ticket(app.db, ticket, moved.local.reference_format, "pemprov-lampung")
-                sync(app)
-                if day == 8:  # the OPD closes locally what SP4N-LAPOR! still shows open
-                    ref = app.db.execute(
-                        "SELECT ref FROM local_tickets WHERE opd_code = 'BMBK' AND "
-                        "status = 'dispositioned' ORDER BY id DESC LIMIT 1"
-                    ).fetchone()
-                    if ref:
-                        set_status(app.db, ref[0], "closed")
-                scan_deadlines(app)
-            return generate_report(app, work / "report")
-        finally:
-            app.close()
+    result = run_demo(
+        settings,
+        work / "demo.db",
+        lambda _line: None,
+        source_text=(ROOT / "config.toml").read_text(encoding="utf-8"),
+        start=DEFAULT_START,
+    )
+    return result.report
 
 
 # Measuring only: a copy of the page gets a script that writes where each panel ends into

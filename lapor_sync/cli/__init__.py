@@ -41,6 +41,7 @@ def _register() -> None:
     from lapor_sync.cli.config_cmd import check_config_command
     from lapor_sync.cli.daemon_cmds import register_daemon_commands
     from lapor_sync.cli.demo_cmd import demo_command
+    from lapor_sync.cli.init_cmd import init_command
     from lapor_sync.cli.local_cmds import local_group
     from lapor_sync.cli.outbox_cmds import outbox_group
     from lapor_sync.cli.overdue_cmd import overdue_command
@@ -53,6 +54,7 @@ def _register() -> None:
     cli.add_command(push_command)
     cli.add_command(local_group)
     cli.add_command(demo_command)
+    cli.add_command(init_command)
     cli.add_command(log_command)
     cli.add_command(conflicts_group)
     cli.add_command(overdue_command)

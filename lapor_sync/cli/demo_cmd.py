@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from lapor_sync.cli.common import CliState, handle_errors, pass_state
+from lapor_sync.cli.common import CliState, command_name, handle_errors, pass_state
+from lapor_sync.config.example import example_path
 from lapor_sync.demo import run_demo
 from lapor_sync.fsmodes import make_private_dirs
 
@@ -38,6 +39,13 @@ def demo_command(
     """
     if state.log_level is None:
         state.log_level = "warning"  # the narration is the output; --log-level info adds logs
+    if not state.config_source().exists() and state.config_path is None:
+        # An install without the repository (pipx): run on the example shipped inside.
+        click.echo(
+            f"No {state.config_source().name} here: the demo uses the example configuration "
+            f"shipped with lapor-sync (`{command_name()} init` writes a copy to edit)."
+        )
+        state.config_path = example_path()
     make_private_dirs(store.parent)
     if serve:
         from lapor_sync.web.demo_serve import serve_demo
@@ -45,4 +53,12 @@ def demo_command(
         target = store if store != Path("var/demo.db") else store.with_name("demo-portal.db")
         serve_demo(state.settings(), target.resolve(), click.echo, complaints=complaints, port=port)
         return
-    run_demo(state.settings(), store.resolve(), click.echo, complaints=complaints)
+    settings = state.settings()
+    run_demo(
+        settings,
+        store.resolve(),
+        click.echo,
+        complaints=complaints,
+        source_text=state.config_source().read_text(encoding="utf-8"),
+        prog=command_name(),
+    )

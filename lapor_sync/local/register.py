@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -79,27 +80,44 @@ def issue_ref(db: sqlite_utils.Database, reference_format: str, year: int) -> st
 
 
 def add_ticket(
-    db: sqlite_utils.Database, ticket: TicketInput, reference_format: str, account: str
+    db: sqlite_utils.Database,
+    ticket: TicketInput,
+    reference_format: str,
+    account: str,
+    *,
+    now: datetime | None = None,
 ) -> Ticket:
-    """Record a local ticket; its push to SP4N-LAPOR! is queued in the same transaction."""
+    """Record a local ticket; its push to SP4N-LAPOR! is queued in the same transaction.
+
+    ``now`` (default: the machine's clock) stamps the record and its outbox row: callers
+    with a clock of their own (the app's, the demo's sandbox) pass it, so every stamp of
+    one run comes from one clock.
+    """
     problems = ticket.problems()
     if problems:
         raise RegisterError("; ".join(problems))
     with transaction(db):
-        return insert_ticket(db, ticket, reference_format, account)
+        return insert_ticket(db, ticket, reference_format, account, now=now)
 
 
 def insert_ticket(
-    db: sqlite_utils.Database, ticket: TicketInput, reference_format: str, account: str
+    db: sqlite_utils.Database,
+    ticket: TicketInput,
+    reference_format: str,
+    account: str,
+    *,
+    now: datetime | None = None,
 ) -> Ticket:
     """``add_ticket`` without its own transaction, for batch imports."""
     ref = issue_ref(db, reference_format, ticket.received_at.year)
     stamp = to_db(ticket.received_at)
+    recorded = to_db(now or now_wib())
     cursor = db.execute(
         "INSERT INTO local_tickets (ref, origin, account, channel, reporter_name, reporter_phone, "
         "reporter_email, is_anonymous, is_secret, title, content, category_id, opd_code, "
         "location_id, date_of_incident, received_at, import_key, classification_id, "
-        "disposition_id) VALUES (?, 'local', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "disposition_id, created_at, updated_at) "
+        "VALUES (?, 'local', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             ref,
             account,
@@ -119,9 +137,25 @@ def insert_ticket(
             ticket.import_key,
             ticket.classification_id,
             ticket.disposition_id,
+            recorded,
+            recorded,
         ],
     )
-    return Ticket(id=int(cursor.lastrowid or 0), ref=ref)
+    ticket_id = int(cursor.lastrowid or 0)
+    _stamp_outbox(db, "create_complaint", ticket_id, recorded)
+    return Ticket(id=ticket_id, ref=ref)
+
+
+def _stamp_outbox(db: sqlite_utils.Database, kind: str, subject_id: int, stamp: str) -> None:
+    """Give the outbox row a trigger just made the caller's clock instead of SQLite's.
+
+    The triggers stamp with the machine's clock because other writers of these tables
+    have no other; lapor-sync's own writes know the clock of the run.
+    """
+    db.execute(
+        "UPDATE outbox SET created_at = ?, updated_at = ? WHERE kind = ? AND subject_id = ?",
+        [stamp, stamp, kind, subject_id],
+    )
 
 
 def ticket_row(db: sqlite_utils.Database, ref: str) -> dict[str, Any]:
@@ -138,25 +172,33 @@ def add_followup(
     content: str,
     *,
     is_secret: bool = False,
+    now: datetime | None = None,
 ) -> int:
-    """An OPD's follow-up on a ticket; queued for SP4N-LAPOR! in the same transaction."""
+    """An OPD's follow-up on a ticket; queued for SP4N-LAPOR! in the same transaction.
+
+    ``now`` (default: the machine's clock) is when it was written: the report counts the
+    working days to the first follow-up from it.
+    """
     if not content.strip():
         raise RegisterError("text: must not be empty")
+    stamp = to_db(now or now_wib())
     with transaction(db):
         ticket = ticket_row(db, ref)
         cursor = db.execute(
-            "INSERT INTO local_followups (ticket_id, origin, author, opd_code, content, is_secret) "
-            "VALUES (?, 'local', 'opd', ?, ?, ?)",
-            [ticket["id"], opd_code, content, int(is_secret)],
+            "INSERT INTO local_followups (ticket_id, origin, author, opd_code, content, is_secret, "
+            "created_at) VALUES (?, 'local', 'opd', ?, ?, ?, ?)",
+            [ticket["id"], opd_code, content, int(is_secret), stamp],
         )
+        followup_id = int(cursor.lastrowid or 0)
+        _stamp_outbox(db, "post_followup", followup_id, stamp)
         # An OPD's follow-up answers the complaint (reconciliation sees the local change).
         db.execute(
             "UPDATE local_tickets SET status = 'answered', updated_at = ? "
             "WHERE id = ? AND status IN ('received', 'awaiting_verification', 'dispositioned', "
             "'in_progress', 'postponed')",
-            [to_db(now_wib()), ticket["id"]],
+            [stamp, ticket["id"]],
         )
-        return int(cursor.lastrowid or 0)
+        return followup_id
 
 
 def add_forward(
@@ -164,22 +206,30 @@ def add_forward(
     ref: str,
     target_institution_id: str,
     reason: str = "Diteruskan ke Instansi Tujuan",
+    *,
+    now: datetime | None = None,
 ) -> int:
     """Forward a ticket to another instansi (bukan wewenang); queued in the same transaction."""
+    stamp = to_db(now or now_wib())
     with transaction(db):
         ticket = ticket_row(db, ref)
         cursor = db.execute(
-            "INSERT INTO local_forwards (ticket_id, target_institution_id, reason) VALUES (?,?,?)",
-            [ticket["id"], target_institution_id, reason],
+            "INSERT INTO local_forwards (ticket_id, target_institution_id, reason, created_at) "
+            "VALUES (?,?,?,?)",
+            [ticket["id"], target_institution_id, reason, stamp],
         )
+        forward_id = int(cursor.lastrowid or 0)
+        _stamp_outbox(db, "forward", forward_id, stamp)
         db.execute(
             "UPDATE local_tickets SET status = 'forwarded', updated_at = ? WHERE id = ?",
-            [to_db(now_wib()), ticket["id"]],
+            [stamp, ticket["id"]],
         )
-        return int(cursor.lastrowid or 0)
+        return forward_id
 
 
-def set_status(db: sqlite_utils.Database, ref: str, state: str) -> str:
+def set_status(
+    db: sqlite_utils.Database, ref: str, state: str, *, now: datetime | None = None
+) -> str:
     """An OPD sets its ticket's state by hand; reconciliation weighs it against LAPOR!.
 
     Returns the previous state.
@@ -191,7 +241,7 @@ def set_status(db: sqlite_utils.Database, ref: str, state: str) -> str:
         ticket = ticket_row(db, ref)
         db.execute(
             "UPDATE local_tickets SET status = ?, updated_at = ? WHERE id = ?",
-            [state, to_db(now_wib()), ticket["id"]],
+            [state, to_db(now or now_wib()), ticket["id"]],
         )
     return str(ticket["status"])
 

@@ -408,7 +408,12 @@ def _open_counts(
     now: datetime,
     rules: DeadlineRules,
 ) -> list[tuple[str, int, int]]:
-    """(OPD, overdue, near due) of every unmet deadline, counted in SQL."""
+    """(OPD, late complaints, near-due complaints), counted in SQL — complaints, not stages.
+
+    The one definition of late (docs/deadlines.md): a complaint with at least one unmet
+    stage past its due instant is late, counted once however many stages are; a
+    complaint with none late but one due within ``near_due_days`` is near due.
+    """
     near = rules.near_due_days > 0
     if near:
         day = calendar.add_working_days(wib_date(now), rules.near_due_days)
@@ -416,9 +421,10 @@ def _open_counts(
     else:
         horizon = to_db(now)
     rows = db.execute(
-        "SELECT coalesce(t.opd_code, ?), sum(d.due_at < ?), sum(d.due_at >= ?) "
+        "SELECT opd, sum(late), sum(NOT late) FROM ("
+        "SELECT coalesce(t.opd_code, ?) AS opd, max(d.due_at < ?) AS late "
         "FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id "
-        "WHERE d.met_at IS NULL AND d.due_at <= ? GROUP BY 1",
-        [NO_OPD, to_db(now), to_db(now), horizon],
+        "WHERE d.met_at IS NULL AND d.due_at <= ? GROUP BY d.ticket_id) GROUP BY opd",
+        [NO_OPD, to_db(now), horizon],
     ).fetchall()
     return [(str(opd), int(late or 0), int(soon or 0) if near else 0) for opd, late, soon in rows]

@@ -1,0 +1,23 @@
+"""The commented example configuration shipped inside the package.
+
+``lapor_sync/example_config.toml`` is the repository's top-level ``config.toml``, byte for
+byte (``tests/test_install.py`` fails when they differ: copy ``config.toml`` over it). An
+install without the repository (``pipx install``) gets it from ``lapor-sync init DIR``, and
+``lapor-sync demo`` runs on it when no configuration is found.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+EXAMPLE_NAME = "example_config.toml"
+
+
+def example_path() -> Path:
+    """The example's file inside the installed package (packages are installed unzipped)."""
+    return Path(str(files("lapor_sync").joinpath(EXAMPLE_NAME)))
+
+
+def example_text() -> str:
+    return example_path().read_text(encoding="utf-8")
