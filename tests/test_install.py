@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,8 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_packaged_example_is_the_repositorys_config_toml() -> None:
     shipped = (ROOT / "config.toml").read_bytes()
     assert example_path().read_bytes() == shipped, (
-        "lapor_sync/example_config.toml differs from config.toml: "
-        "cp config.toml lapor_sync/example_config.toml"
+        "lapor_sync/example_config.toml must be the symbolic link ../config.toml"
     )
 
 
@@ -53,8 +53,18 @@ def test_wheel_builds_without_license_warning_and_demo_runs_outside_the_reposito
     tmp_path: Path,
 ) -> None:
     """A pipx-style install: the wheel's code, run from a folder with no config.toml."""
+    source = tmp_path / "src"  # a clean copy: no build/ folder left from an earlier build
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "config.toml"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "lapor_sync",
+        source / "lapor_sync",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         check=False,

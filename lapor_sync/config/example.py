@@ -1,9 +1,10 @@
 """The commented example configuration shipped inside the package.
 
-``lapor_sync/example_config.toml`` is the repository's top-level ``config.toml``, byte for
-byte (``tests/test_install.py`` fails when they differ: copy ``config.toml`` over it). An
-install without the repository (``pipx install``) gets it from ``lapor-sync init DIR``, and
-``lapor-sync demo`` runs on it when no configuration is found.
+``lapor_sync/example_config.toml`` is a symbolic link to the repository's top-level
+``config.toml``: one source of truth, which a build copies into the wheel as a plain file
+(``tests/test_install.py`` builds one and compares). An install without the repository
+(``pipx install``) gets it from ``lapor-sync init DIR``, and ``lapor-sync demo`` runs on it
+when no configuration is found.
 """
 
 from __future__ import annotations
