@@ -8,7 +8,20 @@ Output
     ``requests``, ``py.warnings``, the root logger) go through the same processors via
     ``structlog.stdlib.ProcessorFormatter``, so their lines have the same shape and are
     filtered and masked the same way. ``urllib3`` and ``charset_normalizer`` log at
-    WARNING or above: their DEBUG lines carry URLs and are noise in a service.
+    WARNING or above: their DEBUG lines carry URLs and are noise in a service; so does
+    ``apscheduler``, whose INFO lines ("Added job …", "Scheduler started") are chatter at
+    every start (the daemon logs its own one-line start with the schedule).
+
+Syslog priority
+    Every JSON line carries ``priority``, the syslog severity of its level (debug 7, info
+    6, warning 4, error 3, critical 2). Under journald (``JOURNAL_STREAM`` set) the line
+    also starts with ``<N>``, which journald strips and stores as the entry's PRIORITY,
+    so ``journalctl -u lapor-sync -p err`` finds exactly the errors.
+
+Progress bars
+    A command that draws a progress bar on the terminal calls :func:`partial_line` while
+    the bar's line is unfinished; the next log line then starts on a line of its own
+    instead of being glued to the bar.
 
 Timestamps
     ISO 8601 in WIB with its offset and milliseconds (``2026-11-28T14:05:09.123+07:00``),
@@ -92,12 +105,23 @@ _META_FIELDS: Final = frozenset({"_record", "_from_structlog"})
 _LEADING: Final = ("timestamp", "level", "logger", "event")
 _TRAILING: Final = ("exception", "stack")
 # Library loggers held at WARNING or above.
-_QUIET_LOGGERS: Final = ("urllib3", "charset_normalizer")
+_QUIET_LOGGERS: Final = ("urllib3", "charset_normalizer", "apscheduler")
+# Syslog severities (RFC 5424) of our levels.
+PRIORITIES: Final = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
 _MAX_DEPTH: Final = 4
 
 _allowed: frozenset[str] = ALLOWED_FIELDS
 _state_lock = threading.Lock()
 _configured = False
+_partial = threading.Event()  # a progress bar holds an unfinished line on the terminal
+
+
+def partial_line(active: bool) -> None:
+    """Say that the terminal's current line is (or is no longer) an unfinished bar."""
+    if active:
+        _partial.set()
+    else:
+        _partial.clear()
 
 
 def allow_fields(*names: str) -> None:
@@ -273,6 +297,11 @@ class _Handler(logging.StreamHandler[TextIO]):
         if self._follow_stderr:
             # sys.stderr may be swapped (pytest capture, daemon set-up) after configuring.
             self.stream = sys.stderr
+        if _partial.is_set():
+            # End the progress bar's line first; the bar redraws itself on the next one.
+            _partial.clear()
+            with contextlib.suppress(Exception):
+                self.stream.write("\n")
         super().emit(record)
 
     def handleError(self, record: logging.LogRecord) -> None:
@@ -284,6 +313,20 @@ class _Handler(logging.StreamHandler[TextIO]):
                 fallback.write(
                     f"lapor-sync: a log line could not be written ({type(error).__name__})\n"
                 )
+
+
+class _PriorityJSON:
+    """JSON lines with the syslog ``priority``; with ``prefix``, led by journald's ``<N>``."""
+
+    def __init__(self, *, prefix: bool) -> None:
+        self._json = structlog.processors.JSONRenderer(ensure_ascii=False)
+        self._prefix = prefix
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
+        priority = PRIORITIES.get(str(event_dict.get("level", "info")).lower(), 6)
+        event_dict["priority"] = priority
+        line = str(self._json(logger, name, event_dict))
+        return f"<{priority}>{line}" if self._prefix else line
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -330,7 +373,7 @@ def configure_logging(
     )
     renderer: Processor
     if use_json:
-        renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
+        renderer = _PriorityJSON(prefix=bool(os.environ.get("JOURNAL_STREAM")))
     else:
         renderer = structlog.dev.ConsoleRenderer(
             colors=tty and "NO_COLOR" not in os.environ,

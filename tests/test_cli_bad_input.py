@@ -105,3 +105,90 @@ def test_tickets_without_an_opd_are_a_known_filter(config: Path, args: list[str]
     open_database(config.parent / "store" / "lapor-sync.db").close()
     result = invoke(config, *args)
     assert result.exit_code == 0, result.output
+
+
+# --- out-of-range input: a clear sentence, never a traceback --------------------------------
+
+BIG = str(2**64)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("schedule", "pull_every", '"99999999999999d"', "must be at most 366 days"),
+        ("schedule", "pull_every", '"4000000d"', "must be at most 366 days"),
+        ("schedule", "misfire_grace", str(10**18), "must be at most 366 days"),
+        ("schedule", "push_every", '"5x"', 'must be a duration such as "90s", "5m"'),
+        ("schedule", "push_every", '"0s"', "must be longer than 0 seconds"),
+        ("web", "session_idle", '"999999999999999999999999w"', "must be at most 366 days"),
+    ],
+)
+def test_check_config_refuses_durations_run_would_die_on(
+    config: Path, section: str, key: str, value: str, message: str
+) -> None:
+    text = config.read_text(encoding="utf-8")
+    assert f"\n[{section}]\n" in text
+    config.write_text(
+        text.replace(f"\n[{section}]\n", f"\n[{section}]\n{key} = {value}\n"), encoding="utf-8"
+    )
+    # A key given twice is a TOML error: drop the shipped line of the same key, if any.
+    lines = config.read_text(encoding="utf-8").splitlines()
+    seen = False
+    kept = []
+    for line in lines:
+        if line.split("=")[0].strip() == key and line.startswith(key):
+            if seen:
+                continue
+            seen = True
+        kept.append(line)
+    config.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    result = invoke(config, "check-config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"{section}.{key}: {message}" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert created(config) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["log", "--since", "99999999d"], "must be at most 3660 days"),
+        (["log", "--since", "7x"], "--since"),
+        (["log", "--limit", BIG], "--limit"),
+        (["outbox", "retry", BIG], BIG),
+        (["conflicts", "resolve", BIG, "--take", "lapor"], BIG),
+        (["outbox", "--limit", BIG], "--limit"),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else "",
+)
+def test_out_of_range_arguments_are_refused_plainly(
+    config: Path, args: list[str], message: str
+) -> None:
+    open_database(config.parent / "store" / "lapor-sync.db").close()
+    before = created(config)
+    result = invoke(config, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(
+        result.exception, SystemExit
+    )
+    assert created(config) == before
+
+
+def test_output_to_a_full_device_is_one_sentence(config: Path) -> None:
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "lapor_sync", "init", str(config.parent / "new")],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: cannot write the output: Operating system error: No space left on device."
+    )

@@ -207,8 +207,8 @@ health_port = 70000
         'opd[0].account: unknown account "pemprov" '
         "(known: pemprov-lampung, kota-bandar-lampung)",
         "http.connect_timeout: must be greater than 0",
-        'schedule.pull_every: must be a duration such as "90s", "5m", "2h" or a whole '
-        "number of seconds",
+        'schedule.pull_every: must be a duration such as "90s", "5m", "2h", "1h30m", "7d" '
+        'or "2w"',
         "daemon.health_port: must be at most 65535",
     ]
 

@@ -209,11 +209,11 @@ def test_unknown_fields_keep_their_key_and_lose_their_value(fmt: logs.LogFormat)
 def test_json_lines_have_the_common_fields_in_wib() -> None:
     stream = _capture("json")
     logs.get_logger("lapor_sync.daemon").info("started", pid=1234)
-    logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+    logging.getLogger("urllib3.connectionpool").warning("Retrying")
     lines = _json_lines(stream)
-    assert [line["logger"] for line in lines] == ["lapor_sync.daemon", "apscheduler.scheduler"]
+    assert [line["logger"] for line in lines] == ["lapor_sync.daemon", "urllib3.connectionpool"]
+    assert [line["level"] for line in lines] == ["info", "warning"]
     for line in lines:
-        assert line["level"] == "info"
         assert isinstance(line["timestamp"], str)
         assert line["timestamp"].endswith("+07:00")
         assert list(line)[:4] == ["timestamp", "level", "logger", "event"]
@@ -302,7 +302,9 @@ def test_auto_is_json_off_a_terminal_and_console_on_one(monkeypatch: pytest.Monk
     journal = _FakeTTY()
     logs.configure_logging(stream=journal)
     logs.get_logger("t").info("hello")
-    assert json.loads(journal.getvalue())["event"] == "hello"
+    line = journal.getvalue()
+    assert line.startswith("<6>{")  # journald's priority prefix: info
+    assert json.loads(line[3:])["event"] == "hello"
 
 
 def test_forced_console_on_a_pipe_has_no_colours() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from pathlib import Path
 
 import click
 
 from lapor_sync import __version__
-from lapor_sync.cli.common import NETWORK_COMMANDS, WEB_SECRET_COMMANDS, CliState
+from lapor_sync.cli.common import (
+    NETWORK_COMMANDS,
+    SUMMARY_COMMANDS,
+    WEB_SECRET_COMMANDS,
+    CliState,
+)
+from lapor_sync.errors import describe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +43,7 @@ def cli(
         log_level,
         needs_secrets=ctx.invoked_subcommand in NETWORK_COMMANDS,
         needs_web_secret=ctx.invoked_subcommand in WEB_SECRET_COMMANDS,
+        prints_summaries=ctx.invoked_subcommand in SUMMARY_COMMANDS,
     )
 
 
@@ -86,4 +96,31 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="lapor-sync")
+    """The ``lapor-sync`` program: the CLI, plus output that cannot be written.
+
+    Output to a full disk, ``/dev/full`` or a closed pipe ends in one sentence on stderr
+    and exit status 1, never a traceback (nor Python's "Exception ignored" at exit).
+    """
+    code: int | str | None = 0
+    try:
+        cli(prog_name="lapor-sync")
+    except SystemExit as exc:
+        code = exc.code
+    except OSError as exc:
+        code = _output_failed(exc)
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        code = _output_failed(exc)
+    sys.exit(code)
+
+
+def _output_failed(error: OSError) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        # Python flushes stdout once more at exit; let that flush go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"error: cannot write the output: {describe(error)}\n")
+        sys.stderr.flush()
+    return 1

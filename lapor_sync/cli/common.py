@@ -35,6 +35,11 @@ R = TypeVar("R")
 # overdue, conflicts, status, local, outbox, backup …) work from a plain shell, without
 # the service's credentials (for example systemd's LoadCredential).
 NETWORK_COMMANDS = frozenset({"pull", "push", "run", "sync", "demo", "sandbox", "probe", "masters"})
+
+# Commands that print their own summary per run: their INFO log lines (``run_summary``)
+# would print it a second time, so they log WARNING and above unless --log-level says
+# otherwise. The daemon (``run``) keeps the configured level: its log is the summary.
+SUMMARY_COMMANDS = frozenset({"pull", "push", "sync"})
 # The portal needs only its own session secret, not the SP4N-LAPOR! credentials.
 WEB_SECRET_COMMANDS = frozenset({"web"})
 
@@ -46,6 +51,7 @@ class CliState:
     log_level: str | None
     needs_secrets: bool = True
     needs_web_secret: bool = False
+    prints_summaries: bool = False
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
@@ -55,9 +61,12 @@ class CliState:
                 resolve_secrets=self.needs_secrets,
                 resolve_web_secret=self.needs_secrets or self.needs_web_secret,
             )
+            level = self.log_level or self._settings.daemon.log_level
+            if self.log_level is None and self.prints_summaries and level in ("debug", "info"):
+                level = "warning"
             configure_logging(
                 fmt=self.log_format or self._settings.daemon.log_format,  # type: ignore[arg-type]
-                level=self.log_level or self._settings.daemon.log_level,
+                level=level,
                 stream=sys.stderr,
             )
         return self._settings
@@ -91,6 +100,13 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+# Bounds of numeric arguments, checked by click before anything runs: a row id is a
+# positive SQLite integer (an id above 2**63 - 1 cannot exist and SQLite cannot even
+# compare with it), a limit is a count of rows someone can read.
+ROW_ID = click.IntRange(1, 2**63 - 1)
+LIMIT = click.IntRange(1, 1_000_000)
+LIMIT_OR_ZERO = click.IntRange(0, 1_000_000)
 
 
 def command_name() -> str:

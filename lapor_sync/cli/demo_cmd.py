@@ -20,7 +20,13 @@ from lapor_sync.fsmodes import make_private_dirs
     show_default=True,
     help="Demo database (recreated each run; the configured store is never touched).",
 )
-@click.option("--complaints", default=300, show_default=True, help="Complaints to seed.")
+@click.option(
+    "--complaints",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 20_000),
+    help="Complaints to seed.",
+)
 @click.option(
     "--serve",
     is_flag=True,

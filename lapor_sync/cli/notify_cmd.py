@@ -16,7 +16,7 @@ from typing import Any
 import click
 import sqlite_utils
 
-from lapor_sync.cli.common import CliState, handle_errors
+from lapor_sync.cli.common import LIMIT, ROW_ID, CliState, handle_errors
 from lapor_sync.cli.outbox_cmds import format_age
 from lapor_sync.config import load_settings
 from lapor_sync.config.fields import Email
@@ -146,9 +146,9 @@ def _listing(
 
 @notify_group.command("outbox")
 @click.option("--state", "state_filter", type=click.Choice(box.STATES), help="Only this state.")
-@click.option("--retry", "retry_ids", type=int, multiple=True, metavar="ID", help="Send again.")
+@click.option("--retry", "retry_ids", type=ROW_ID, multiple=True, metavar="ID", help="Send again.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--limit", type=LIMIT, default=200, show_default=True)
 @click.pass_context
 @handle_errors
 def outbox_command(

@@ -16,7 +16,7 @@ from typing import Any
 import click
 import sqlite_utils
 
-from lapor_sync.cli.common import CliState, handle_errors, pass_state
+from lapor_sync.cli.common import LIMIT_OR_ZERO, ROW_ID, CliState, handle_errors, pass_state
 from lapor_sync.redact import redact_text
 from lapor_sync.sync.push import retry_rows
 from lapor_sync.timeutil import from_db, now_wib
@@ -124,7 +124,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
     show_default=True,
 )
 @click.option(
-    "--limit", type=click.IntRange(min=0), default=500, show_default=True, help="0 = no limit."
+    "--limit", type=LIMIT_OR_ZERO, default=500, show_default=True, help="0 = no limit."
 )
 @click.pass_context
 @handle_errors
@@ -163,7 +163,7 @@ def outbox_group(ctx: click.Context, states: tuple[str, ...], fmt: str, limit: i
 
 
 @outbox_group.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ROW_ID)
 @click.option("--all-dead", is_flag=True, help="Put every dead row back in the queue.")
 @pass_state
 @handle_errors

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lapor_sync.cli.common import CliState, checked_opd, handle_errors, pass_state
+from lapor_sync.cli.common import LIMIT, ROW_ID, CliState, checked_opd, handle_errors, pass_state
 from lapor_sync.glossary import DECISION_LABELS, NO_OPD_NAME, conflict_label
 from lapor_sync.report.log_view import (
     COLUMNS,
@@ -30,7 +30,7 @@ _FORMAT = click.Choice(["table", "csv", "json"])
 )
 @click.option("--ticket", help="Hanya tiket ini (referensi lokal atau Tracking ID).")
 @click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
-@click.option("--limit", default=1000, show_default=True)
+@click.option("--limit", default=1000, show_default=True, type=LIMIT)
 @pass_state
 @handle_errors
 def log_command(
@@ -132,7 +132,7 @@ def _conflict_rows(db: Any, opd: str | None, show_all: bool) -> list[dict[str, A
 
 
 @conflicts_group.command("resolve")
-@click.argument("conflict_id", type=int)
+@click.argument("conflict_id", type=ROW_ID)
 @click.option("--take", type=click.Choice(["lapor", "local"]), required=True)
 @click.option("--note", help="Catatan keputusan (tanpa data pribadi).")
 @pass_state

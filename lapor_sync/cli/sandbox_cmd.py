@@ -28,7 +28,10 @@ from lapor_sync.timeutil import now_wib
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on."
 )
-@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the data.")
 @click.option(
     "--complaints",

@@ -12,6 +12,7 @@ from lapor_sync.cli.common import CliState, echo_figures, handle_errors, pass_st
 from lapor_sync.daemon.lock import database_lock
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.local.values import parse_date
+from lapor_sync.logs import partial_line
 from lapor_sync.timeutil import WIB
 
 
@@ -31,10 +32,12 @@ class _Progress:
             self._bar.__enter__()
         self._bar.update(done - self._shown)  # type: ignore[attr-defined]
         self._shown = done
+        partial_line(True)  # a log line now would be glued to the bar: logs end it first
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+            partial_line(False)
 
 
 def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

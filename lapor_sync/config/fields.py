@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
 
+from lapor_sync import durations
+
 # Context key under which the loader passes the config file's directory to validators.
 BASE_DIR = "base_dir"
 
@@ -85,19 +87,14 @@ def url_host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+CONFIG_MAX_DURATION = timedelta(days=366)
+"""The longest duration a setting takes: a year. Anything longer is a typo, and far longer
+values (``"4000000d"``) would overflow the scheduler's date arithmetic at run time."""
+
+
 def parse_duration(value: object) -> timedelta:
-    """``"90s"``, ``"5m"``, ``"2h"``, ``"1d"``, ``"1h30m"`` or an integer number of seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.replace(" ", "").lower()
-        if re.fullmatch(r"(\d+[smhd])+", text):
-            unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-            seconds = sum(int(n) * unit[u] for n, u in re.findall(r"(\d+)([smhd])", text))
-            return timedelta(seconds=seconds)
-    raise ValueError('must be a duration such as "90s", "5m", "2h" or a whole number of seconds')
+    """A setting's duration in THE grammar (``lapor_sync.durations``), at most a year."""
+    return durations.parse_duration(value, maximum=CONFIG_MAX_DURATION)
 
 
 def _positive_duration(value: timedelta) -> timedelta:

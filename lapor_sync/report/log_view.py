@@ -9,16 +9,16 @@ where it helps, a short explanation. The log never holds personal data (see
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from lapor_sync.config.sections import DEFAULT_STATUS_MAP, status_key
 from lapor_sync.domain import ComplaintState
+from lapor_sync.durations import UNITS, parse_duration
 from lapor_sync.glossary import (
     conflict_label,
     outbox_kind_label,
@@ -141,16 +141,12 @@ def conflict_value_label(value: str | None) -> str:
     return state_label(value)
 
 
-_SINCE = re.compile(r"^(\d+)([hdw])$")
-
-
 def parse_since(text: str, now: datetime) -> datetime:
-    """``7d``, ``24h``, ``2w`` or a date, in the one date grammar (``01/11/2026``, ISO)."""
-    match = _SINCE.match(text.strip())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
-        return now - timedelta(hours=hours)
+    """A duration back from ``now`` in THE grammar (``7d``, ``24h``, ``2w``, ``1h30m``; see
+    ``lapor_sync.durations``) or a date in the one date grammar (``01/11/2026``, ISO)."""
+    value = text.strip()
+    if value[:1].isdigit() and value[-1:].lower() in UNITS:
+        return now - parse_duration(value)
     try:
         day = parse_date(text)
     except ValueError:
