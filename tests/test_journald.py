@@ -63,7 +63,7 @@ def test_no_scheduler_chatter_at_info() -> None:
     logging.getLogger("apscheduler.scheduler").info("Adding job tentatively")
     logging.getLogger("apscheduler.scheduler").info("Scheduler started")
     assert out.getvalue() == ""
-    logging.getLogger("apscheduler.executors.default").warning("Run time of job was missed")
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
     assert "was missed" in out.getvalue()
 
 
