@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lapor_sync.cli.common import CliState, checked_opd, handle_errors, pass_state
-from lapor_sync.report.overdue import FORMATS, overdue_rows, render
+from lapor_sync.report.overdue import FORMATS, late_complaints, overdue_rows, render
 from lapor_sync.sla.deadlines import NO_OPD, STAGES, recompute_deadlines
 
 
@@ -36,10 +36,14 @@ from lapor_sync.sla.deadlines import NO_OPD, STAGES, recompute_deadlines
 def overdue_command(
     state: CliState, opd_code: str | None, stage: str | None, fmt: str, near_due: bool
 ) -> None:
-    """List late and near-due complaints per OPD, most late first.
+    """List late and near-due complaints per OPD, most late first, one line per complaint.
+
+    A complaint is late (terlambat) when at least one of its stages is past its deadline;
+    its late and near-due stages are listed in it. Titles are shown as the reports show
+    them: "(rahasia)" for rahasia complaints, NIK, phone numbers and e-mail masked.
 
     Due dates are recomputed first, so a change to [deadlines] or [calendar] in the
-    configuration shows at once. The list holds no personal data and no complaint text.
+    configuration shows at once. The list holds no reporter data and no complaint text.
     """
     settings = state.settings()
     opd_code = checked_opd(settings, opd_code)
@@ -56,7 +60,8 @@ def overdue_command(
             near_due=near_due,
             calendar=calendar,
         )
-    text = render(rows, fmt, now)
+        complaints = late_complaints(app.db, rows)
+    text = render(complaints, fmt, now)
     if fmt == "csv":
         # Bytes, so the BOM and Indonesian text survive whatever the terminal's encoding.
         click.echo(text.encode("utf-8"), nl=False)

@@ -27,14 +27,14 @@ def csv_columns(followup_days: int) -> tuple[tuple[str, str], ...]:
         ("dinilai", "Tindak lanjut sudah jatuh tempo atau ada"),
         ("tepat", f"Ditindaklanjuti dalam {followup_days} hari kerja"),
         ("persen", f"% dalam {followup_days} hari kerja"),
-        ("tl_terlambat", "Ditindaklanjuti terlambat"),
+        ("tl_terlambat", "Ditindaklanjuti sesudah batas waktu"),
         ("tl_belum", "Belum ditindaklanjuti, lewat batas"),
         ("tl_menunggu", "Belum ditindaklanjuti, belum jatuh tempo"),
-        ("terlambat", "Terlambat (saat ini)"),
+        ("terlambat", "Terlambat (laporan periode ini)"),
         ("terbuka", "Masih terbuka"),
         ("median", "Median hari kerja ke tindak lanjut pertama"),
         ("konflik", "Konflik menunggu"),
-        ("tunggakan", "Tunggakan terlambat (semua periode)"),
+        ("tunggakan", "Terlambat (semua periode)"),
     )
 
 

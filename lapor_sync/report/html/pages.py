@@ -18,10 +18,10 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.config import Settings
-from lapor_sync.glossary import SECRET_TITLE, conflict_label, shown_title
+from lapor_sync.glossary import conflict_label
 from lapor_sync.report.figures import opd_key
 from lapor_sync.report.log_view import LogFilter, conflict_value_label, log_rows
-from lapor_sync.report.overdue import OverdueRow, overdue_rows
+from lapor_sync.report.overdue import LateComplaint, OverdueRow, late_complaints, overdue_rows
 from lapor_sync.report.period import Period
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
@@ -36,11 +36,19 @@ EVENTS_FETCHED_PAST = 5000
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One late or near-due deadline with the ticket's title (or "(rahasia)")."""
+    """One late or near-due complaint: its worst stage (``row``), all its stages, its title.
 
-    row: OverdueRow
-    title: str
+    One item per complaint, however many of its stages are late (docs/deadlines.md).
+    """
+
+    row: OverdueRow  # the worst stage
+    title: str  # "(rahasia)", or masked (glossary.shown_title)
     secret: bool
+    stages: tuple[OverdueRow, ...] = ()
+
+    @property
+    def stages_text(self) -> str:
+        return LateComplaint(self.stages or (self.row,), self.title, self.secret).stages_text
 
 
 def work_items(
@@ -51,32 +59,14 @@ def work_items(
     *,
     opd: str | None = None,
 ) -> dict[str, list[WorkItem]]:
-    """Late and near-due deadlines per OPD key, most late first (``overdue_rows``' order)."""
+    """Late and near-due complaints per OPD key, most late first (``late_complaints``)."""
     rows = overdue_rows(db, settings, now, opd=opd, calendar=calendar)
-    titles = _titles(db)
     grouped: dict[str, list[WorkItem]] = {}
-    for row in rows:
-        title, secret = titles.get(row.ref or "", ("-", False))
-        grouped.setdefault(opd_key(row.opd_code), []).append(
-            WorkItem(row, SECRET_TITLE if secret else title, secret)
+    for item in late_complaints(db, rows):
+        grouped.setdefault(opd_key(item.opd_code), []).append(
+            WorkItem(item.worst, item.title, item.secret, item.stages)
         )
     return grouped
-
-
-def _titles(db: sqlite_utils.Database) -> dict[str, tuple[str, bool]]:
-    """Title and rahasia flag of every ticket with an open deadline, by reference."""
-    rows = db.execute(
-        "SELECT t.ref, t.title, max(t.is_secret, coalesce(rc.is_secret, 0)) "
-        "FROM local_tickets t "
-        "LEFT JOIN links l ON l.ticket_id = t.id "
-        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
-        "WHERE t.ref IS NOT NULL "
-        "AND t.id IN (SELECT ticket_id FROM deadlines WHERE met_at IS NULL)"
-    )
-    found = {}
-    for ref, title, secret in rows:
-        found[ref] = (shown_title(title, bool(secret)), bool(secret))
-    return found
 
 
 def open_conflicts(db: sqlite_utils.Database) -> dict[str, list[dict[str, Any]]]:

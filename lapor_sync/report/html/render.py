@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from lapor_sync import __version__
-from lapor_sync.glossary import indonesian_datetime
+from lapor_sync.glossary import LATE_DEFINITION, indonesian_datetime, late_count_text
 from lapor_sync.report.figures import OpdFigures, ReportFigures
 from lapor_sync.report.html import charts
 from lapor_sync.report.html.exports import render_csv, render_json
@@ -77,11 +77,9 @@ class OpdSection:
 
 
 def worklist_summary(items: Sequence[WorkItem]) -> str:
+    """``3 laporan terlambat, 2 laporan mendekati batas waktu.`` — complaints, not stages."""
     late = sum(1 for i in items if i.row.overdue)
-    near = len(items) - late
-    if not items:
-        return "tidak ada yang terlambat atau mendekati batas waktu."
-    return f"{number(late)} tahap terlambat, {number(near)} mendekati batas waktu."
+    return late_count_text(late, len(items) - late) + "."
 
 
 def _week_labels(weeks: Sequence[Week]) -> list[str]:
@@ -153,6 +151,7 @@ def render_site(
         "version": __version__,
         "period": figures.period,
         "as_of": indonesian_datetime(now),
+        "late_definition": LATE_DEFINITION,
         "followup_days": figures.followup_days,
         "opd_links": [
             {"key": f.key, "file": files[f.key], "label": short_label(f), "name": f.name}
