@@ -392,3 +392,14 @@ def test_english_headers_any_case(tmp_path: Path) -> None:
     assert row.line == 2
     assert row.ticket.opd_code == "DISHUB" and row.ticket.is_secret and not row.ticket.is_anonymous
     assert "Ani" not in repr(row.ticket)
+
+
+def test_a_file_without_a_header_row_quotes_no_cell(tmp_path: Path) -> None:
+    """The first row is a complaint, not a header: the error names no value from it."""
+    text = "sms;01/02/2026;Siti Rahmawati;081234567890;3201012345670001;Jalan rusak;Lubang\n"
+    db = db_at(tmp_path)
+    (problem,) = problems_of(db, write(tmp_path, text))
+    assert problem.startswith("line 1: header: the first line is not a header row")
+    for value in ("Siti", "Rahmawati", "081234567890", "3201012345670001", "Jalan rusak"):
+        assert value not in problem
+    assert count(db, "local_tickets") == 0

@@ -249,6 +249,18 @@ def _read_header(record: list[str], line: int) -> _Header:
         else:
             header.names[field] = written
         header.columns.append(field)
+    if not header.names:
+        # Not one known column: the file has no header row. One problem says so, instead
+        # of one per cell.
+        header.problems = [
+            RowProblem(
+                line,
+                "header",
+                "the first line is not a header row (none of its cells is a column name); "
+                f"add a first line naming the columns, e.g. {accepted}",
+            )
+        ]
+        return header
     for field in REQUIRED_FIELDS:
         if field not in header.names:
             names = " or ".join(FIELD_ALIASES[field])
