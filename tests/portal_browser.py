@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from lapor_sync.config import Settings
@@ -83,7 +83,21 @@ def submit(driver: webdriver.Chrome, button: WebElement) -> None:
     """Click ``button`` and wait until the next page has replaced this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(lambda _driver: _is_gone(old))
+
+
+def _is_gone(element: WebElement) -> bool:
+    """True once ``element`` no longer belongs to the current document.
+
+    Selenium's ``staleness_of`` expects StaleElementReferenceException, but chromedriver
+    may answer a lookup that races the navigation with a plain WebDriverException ("Node
+    with given id does not belong to the document"); both mean the page was replaced.
+    """
+    try:
+        element.is_enabled()
+    except (StaleElementReferenceException, WebDriverException):
+        return True
+    return False
 
 
 def overflows(driver: webdriver.Chrome) -> bool:
