@@ -403,3 +403,15 @@ def test_a_file_without_a_header_row_quotes_no_cell(tmp_path: Path) -> None:
     for value in ("Siti", "Rahmawati", "081234567890", "3201012345670001", "Jalan rusak"):
         assert value not in problem
     assert count(db, "local_tickets") == 0
+
+
+def test_every_problem_has_an_indonesian_reading_naming_the_line(tmp_path: Path) -> None:
+    # The operator sees in_indonesian(); the admin's str() stays English. Both name the line.
+    text = "saluran;diterima;judul;isi;alamat\nsms;01/02/2026;J;I;Jl. Merdeka 1\nsms;x\n"
+    with pytest.raises(CsvImportError) as caught:
+        run_import(db_at(tmp_path), write(tmp_path, text))
+    readings = [p.in_indonesian() for p in caught.value.problems]
+    assert readings and all(r.startswith("baris ") for r in readings)
+    assert any("baris judul kolom: kolom 'alamat' tidak dikenal" in r for r in readings)
+    assert not any("unknown" in r or "line " in r for r in readings)
+    assert all(str(p).startswith("line ") for p in caught.value.problems)

@@ -261,9 +261,13 @@ def test_import_failure_lists_rows_and_exits_1(
     result = local(config_path, "import", str(path))
     assert result.exit_code == 1
     assert "tidak ada yang diimpor" in result.output
-    assert "line 6: Diterima:" in result.output
-    assert "line 6: No HP:" in result.output
-    assert "line 7: Judul:" in result.output and "line 7: OPD:" in result.output
+    # The operator's output is Indonesian throughout: "baris", not "line", nor English reasons.
+    assert "baris 6: Diterima:" in result.output
+    assert "baris 6: No HP:" in result.output
+    assert "baris 7: Judul:" in result.output and "baris 7: OPD:" in result.output
+    assert "kode OPD tidak dikenal" in result.output
+    for english in ("line ", "unknown OPD code", "required", "empty"):
+        assert english not in result.output
     assert PHONE not in result.output and NAME not in result.output
     assert _count(db_of(settings), "local_tickets") == 0
 

@@ -349,7 +349,7 @@ def import_command(state: CliState, file: Path, dry_run: bool) -> None:
                 err=True,
             )
             for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
+                click.echo(f"  {problem.in_indonesian()}", err=True)
             sys.exit(1)
     verb = "akan diimpor (dry run, tidak ada yang ditulis)" if dry_run else "diimpor"
     line = f"{file.name}: {result.rows} baris; {result.imported} tiket baru {verb}"

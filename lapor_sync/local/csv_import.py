@@ -37,6 +37,7 @@ from pathlib import Path
 import sqlite_utils
 
 from lapor_sync.errors import LaporSyncError
+from lapor_sync.glossary import csv_line
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_fields import (
     FIELD_ALIASES,
@@ -60,15 +61,32 @@ MAX_CELL = 2**31 - 1  # the largest limit the csv module accepts on every platfo
 
 @dataclass(frozen=True)
 class RowProblem:
-    """One thing wrong in a file. ``reason`` never quotes a value from the file."""
+    """One thing wrong in a file. Neither reason ever quotes a value from the file.
+
+    ``reason`` is English (the admin's log and ``str()``); ``reason_id`` is the same in
+    Bahasa Indonesia, for the operator who imports the file (``in_indonesian``).
+    """
 
     line: int | None
     field: str
     reason: str
+    reason_id: str
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
         return f"{where}{self.field}: {self.reason}"
+
+    def in_indonesian(self) -> str:
+        """``baris 7: judul: …``, with the file's structural words in Indonesian too."""
+        where = f"{csv_line(self.line)}: " if self.line is not None else ""
+        field = _FIELD_WORDS.get(self.field, self.field)
+        if self.field.startswith("column "):
+            field = "kolom " + self.field.removeprefix("column ")
+        return f"{where}{field}: {self.reason_id}"
+
+
+# The words RowProblem uses for the parts of a file that are not columns.
+_FIELD_WORDS = {"file": "berkas", "header": "baris judul kolom", "row": "baris"}
 
 
 class CsvImportError(LaporSyncError):
@@ -143,6 +161,7 @@ def decode(data: bytes, source: str = "CSV file") -> str:
                     line,
                     "file",
                     'not UTF-8 text; in Excel use "Save As" → "CSV UTF-8 (Comma delimited)"',
+                    'bukan teks UTF-8; di Excel pakai "Save As" → "CSV UTF-8 (Comma delimited)"',
                 )
             ],
             source,
@@ -207,10 +226,11 @@ def read_csv(
                 consumed + 1 + offset,
                 "file",
                 f"cannot read the CSV structure ({exc}); check the quotes around values",
+                "susunan CSV tidak terbaca; periksa tanda kutip di sekitar nilai",
             )
         )
     if header is None and not problems:
-        problems.append(RowProblem(1 + offset, "header", "the file is empty"))
+        problems.append(RowProblem(1 + offset, "header", "the file is empty", "berkas kosong"))
     if problems:
         raise CsvImportError(problems, source)
     return rows
@@ -235,7 +255,12 @@ def _read_header(record: list[str], line: int) -> _Header:
         field = HEADER_TO_FIELD.get(normalize_header(written))
         if field is None:
             header.problems.append(
-                RowProblem(line, "header", f"unknown column {written!r}; accepted: {accepted}")
+                RowProblem(
+                    line,
+                    "header",
+                    f"unknown column {written!r}; accepted: {accepted}",
+                    f"kolom {written!r} tidak dikenal; yang diterima: {accepted}",
+                )
             )
         elif field in header.names:
             header.problems.append(
@@ -243,6 +268,7 @@ def _read_header(record: list[str], line: int) -> _Header:
                     line,
                     "header",
                     f"columns {header.names[field]!r} and {written!r} both mean {field}",
+                    f"kolom {header.names[field]!r} dan {written!r} sama-sama berarti {field}",
                 )
             )
             field = None
@@ -258,13 +284,23 @@ def _read_header(record: list[str], line: int) -> _Header:
                 "header",
                 "the first line is not a header row (none of its cells is a column name); "
                 f"add a first line naming the columns, e.g. {accepted}",
+                "baris pertama bukan baris judul kolom (tidak satu pun selnya nama kolom); "
+                f"tambahkan baris pertama berisi nama kolom, misalnya {accepted}",
             )
         ]
         return header
     for field in REQUIRED_FIELDS:
         if field not in header.names:
             names = " or ".join(FIELD_ALIASES[field])
-            header.problems.append(RowProblem(line, "header", f"missing required column {names}"))
+            names_id = " atau ".join(FIELD_ALIASES[field])
+            header.problems.append(
+                RowProblem(
+                    line,
+                    "header",
+                    f"missing required column {names}",
+                    f"kolom wajib {names_id} tidak ada",
+                )
+            )
     return header
 
 
@@ -276,8 +312,8 @@ def _read_row(
 ) -> tuple[ParsedRow | None, list[RowProblem]]:
     problems: list[RowProblem] = []
 
-    def bad(field: str, reason: str) -> None:
-        problems.append(RowProblem(line, header.names.get(field, field), reason))
+    def bad(field: str, reason: str, reason_id: str) -> None:
+        problems.append(RowProblem(line, header.names.get(field, field), reason, reason_id))
 
     if len(record) > len(header.columns):
         problems.append(
@@ -286,6 +322,9 @@ def _read_row(
                 "row",
                 f"has {len(record)} values but the header has {len(header.columns)} columns; "
                 "put values that contain the separator in double quotes",
+                f"berisi {len(record)} nilai sedangkan baris judul punya "
+                f"{len(header.columns)} kolom; apit nilai yang memuat pemisah dengan tanda "
+                "kutip ganda",
             )
         )
         return None, problems
@@ -293,7 +332,12 @@ def _read_row(
     for position, (field, cell) in enumerate(zip(header.columns, record, strict=False), 1):
         if field is None:
             if cell.strip():
-                problems.append(RowProblem(line, f"column {position}", "has a value but no header"))
+                problems.append(RowProblem(
+                        line,
+                        f"column {position}",
+                        "has a value but no header",
+                        "berisi nilai tetapi tidak punya judul kolom",
+                    ))
             continue
         values[field] = cell
 
@@ -302,7 +346,7 @@ def _read_row(
 
     for field in REQUIRED_FIELDS:
         if not text(field):
-            bad(field, "empty; this column is required")
+            bad(field, "empty; this column is required", "kosong; kolom ini wajib diisi")
     reported = {p.field for p in problems}
     checked = validate_ticket(values, rules)
     if isinstance(checked, TicketInput):
@@ -312,7 +356,7 @@ def _read_row(
     for problem in checked:
         if header.names.get(problem.field, problem.field) in reported:
             continue  # already said: the cell is empty
-        bad(problem.field, problem.message_en)
+        bad(problem.field, problem.message_en, problem.message)
     return None, problems
 
 
@@ -386,7 +430,8 @@ def import_csv(
         data = Path(path).read_bytes()
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or type(exc).__name__})"
-        raise CsvImportError([RowProblem(None, "file", reason)], source) from None
+        reason_id = f"berkas tidak dapat dibaca ({exc.strerror or type(exc).__name__})"
+        raise CsvImportError([RowProblem(None, "file", reason, reason_id)], source) from None
     rows = read_csv(
         data, known_opd_codes=known_opd_codes, clock=clock, source=source, create=create
     )
