@@ -140,7 +140,9 @@ def report(name: str) -> ResponseReturnValue:
         work = work_items(db(), ctx.settings, now, calendar, opd=opd)
         conflicts = open_conflicts(db())
         window = event_window(period, now)
-        events = recent_events(db(), window, [f.key for f in figures.opds])
+        events = recent_events(
+            db(), window, [f.key for f in figures.opds], ctx.settings.state_for_status
+        )
     keys = {f.key for f in figures.opds}
     work = {k: v for k, v in work.items() if k in keys}
     conflicts = {k: v for k, v in conflicts.items() if k in keys}

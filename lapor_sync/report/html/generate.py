@@ -97,7 +97,9 @@ def generate_report(
         work = work_items(db, settings, now, calendar, opd=opd)
         conflicts = open_conflicts(db)
         window = event_window(period, now)
-        events = recent_events(db, window, [f.key for f in figures.opds])
+        events = recent_events(
+            db, window, [f.key for f in figures.opds], settings.state_for_status
+        )
     if key is not None:
         work = {k: v for k, v in work.items() if k == key}
         conflicts = {k: v for k, v in conflicts.items() if k == key}

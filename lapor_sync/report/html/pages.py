@@ -20,7 +20,7 @@ import sqlite_utils
 from lapor_sync.config import Settings
 from lapor_sync.glossary import conflict_label
 from lapor_sync.report.figures import opd_key
-from lapor_sync.report.log_view import LogFilter, conflict_value_label, log_rows
+from lapor_sync.report.log_view import LogFilter, StateFor, conflict_value_label, log_rows
 from lapor_sync.report.overdue import LateComplaint, OverdueRow, late_complaints, overdue_rows
 from lapor_sync.report.period import Period
 from lapor_sync.sla.calendar import WorkingCalendar
@@ -119,20 +119,29 @@ class EventList:
 
 
 def recent_events(
-    db: sqlite_utils.Database, window: EventWindow, keys: Sequence[str]
+    db: sqlite_utils.Database,
+    window: EventWindow,
+    keys: Sequence[str],
+    state_for: StateFor,
 ) -> dict[str, EventList]:
-    """The reconciliation log (``log_rows``) of each OPD key in the window, newest first."""
+    """The reconciliation log (``log_rows``) of each OPD key in the window, newest first.
+
+    ``state_for`` is the configured status map (``Settings.state_for_status``), so a
+    SP4N-LAPOR! status name reads as the same state here as in ``lapor-sync log``.
+    """
     fetch = EVENTS_SHOWN + 1 if window.until is None else EVENTS_FETCHED_PAST
     until = to_db(window.until)[:19].replace("T", " ") if window.until else None
     found: dict[str, EventList] = {}
     for key in keys:
         if key == NO_OPD:
             # log_rows has no "without OPD" filter: read every OPD's and keep those.
-            rows = log_rows(db, LogFilter(since=window.since, limit=fetch * 4))
+            rows = log_rows(db, LogFilter(since=window.since, limit=fetch * 4, state_for=state_for))
             rows = [r for r in rows if r["opd"] == "-"]
             full = False
         else:
-            rows = log_rows(db, LogFilter(since=window.since, opd=key, limit=fetch))
+            rows = log_rows(
+                db, LogFilter(since=window.since, opd=key, limit=fetch, state_for=state_for)
+            )
             full = len(rows) >= fetch
         if until is not None:
             kept = [r for r in rows if r["waktu"] < until]
