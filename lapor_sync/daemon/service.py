@@ -42,8 +42,9 @@ from lapor_sync.daemon.static import serve_directory
 from lapor_sync.lapor.client import RequestHook
 from lapor_sync.logs import allow_fields, get_logger
 from lapor_sync.store.db import transaction
+from lapor_sync.store.journal import close_interrupted_runs
 from lapor_sync.sync.push import recover_interrupted
-from lapor_sync.timeutil import Clock, now_wib, to_db
+from lapor_sync.timeutil import Clock, now_wib
 
 __all__ = ["AppFactory", "Daemon", "sync_once"]
 
@@ -67,11 +68,7 @@ INTERRUPTED = "interrupted: lapor-sync stopped before this run finished (crash, 
 def _recover(app: App) -> int:
     """Clean up after a crash. Only ever called under the database lock."""
     with transaction(app.db):
-        closed = app.db.execute(
-            "UPDATE runs SET outcome = 'failed', finished_at = ?, error = ? "
-            "WHERE outcome = 'running'",
-            [to_db(app.clock()), INTERRUPTED],
-        ).rowcount
+        closed = close_interrupted_runs(app.db, app.clock(), INTERRUPTED)
     if closed:
         log.warning("runs_interrupted", count=closed, reason="left running by a stopped process")
     recovered = recover_interrupted(app.db)

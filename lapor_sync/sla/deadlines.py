@@ -38,6 +38,12 @@ from lapor_sync.sla.stages import (
 from lapor_sync.sla.timeline import load_timelines
 from lapor_sync.store.db import read_snapshot, transaction
 from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.store.sync_state import (
+    DEADLINES_FINGERPRINT,
+    DEADLINES_JOURNAL_ID,
+    read_state,
+    write_state,
+)
 from lapor_sync.timeutil import WIB, from_db, to_db, wib_date
 
 if TYPE_CHECKING:
@@ -357,15 +363,9 @@ def scan(
         db.conn.executemany(
             "UPDATE deadlines SET flagged = ? WHERE ticket_id = ? AND stage = ?", flags
         )
-        for key, value in (
-            ("deadlines_fingerprint", fingerprint),
-            ("deadlines_journal_id", str(journal_end)),
-        ):
-            db.execute(
-                "INSERT INTO sync_state (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
+        write_state(
+            db, {DEADLINES_FINGERPRINT: fingerprint, DEADLINES_JOURNAL_ID: str(journal_end)}
+        )
     return summary
 
 
@@ -377,15 +377,10 @@ def _changed_tickets(
     None (recompute everything) on the first scan and whenever the calendar or the rules
     changed: their fingerprint differs from the one stored by the last scan.
     """
-    state = dict(
-        db.execute(
-            "SELECT key, value FROM sync_state WHERE key IN "
-            "('deadlines_fingerprint', 'deadlines_journal_id')"
-        ).fetchall()
-    )
-    if state.get("deadlines_fingerprint") != fingerprint or "deadlines_journal_id" not in state:
+    state = read_state(db, [DEADLINES_FINGERPRINT, DEADLINES_JOURNAL_ID])
+    if state.get(DEADLINES_FINGERPRINT) != fingerprint or DEADLINES_JOURNAL_ID not in state:
         return None
-    since = int(state["deadlines_journal_id"])
+    since = int(state[DEADLINES_JOURNAL_ID])
     rows = db.execute(
         "SELECT row_id FROM local_changes WHERE id > ?1 AND id <= ?2 "
         "AND table_name IN ('local_tickets', 'links', 'ticket_facts') "

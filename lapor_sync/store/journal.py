@@ -132,6 +132,20 @@ def finish_run(
     )
 
 
+def close_interrupted_runs(db: sqlite_utils.Database, now: datetime, reason: str) -> int:
+    """Mark every run still ``running`` as failed with ``reason``; how many there were.
+
+    Only called under the database lock, so no run of a live process is still running.
+    """
+    return int(
+        db.execute(
+            "UPDATE runs SET outcome = 'failed', finished_at = ?, error = ? "
+            "WHERE outcome = 'running'",
+            [to_db(now), reason],
+        ).rowcount
+    )
+
+
 def last_successful_run(
     db: sqlite_utils.Database, job: str, account: str | None = None
 ) -> str | None:

@@ -37,8 +37,10 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.domain import ComplaintState as S
+from lapor_sync.store.change_journal import consume_changes, last_change_id
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.store.sync_state import RECONCILE_RULES, read_state, write_state
 from lapor_sync.timeutil import Clock, now_wib, to_db
 
 StateResolver = Callable[[str], S | None]
@@ -107,32 +109,18 @@ def reconcile(
     the status mapping — identified by ``mapping_key`` — changed since the last run)."""
     summary = ReconcileSummary()
     rules_key = f"{rules.fingerprint()}:{mapping_key}"
-    last_change = int(db.execute("SELECT coalesce(max(id), 0) FROM local_changes").fetchone()[0])
-    stored_key = db.execute("SELECT value FROM sync_state WHERE key = 'reconcile_rules'").fetchone()
-    full = stored_key is None or stored_key[0] != rules_key
+    last_change = last_change_id(db)
+    stored_key = read_state(db, [RECONCILE_RULES]).get(RECONCILE_RULES)
+    full = stored_key != rules_key
     rows = list(db.query(_candidates_sql(full), [] if full else [last_change]))
     for row in rows:
         summary.checked += 1
         with transaction(db):
             _Ticket(db, rules, state_for, clock(), run_id, row, summary).settle()
     with transaction(db):
-        # What was read is consumed; old consumed entries are dropped after 30 days.
-        db.execute(
-            "UPDATE local_changes SET processed = 1 WHERE processed = 0 AND id <= ?",
-            [last_change],
-        )
-        # ... but never an entry the deadline scan has not read yet.
-        db.execute(
-            "DELETE FROM local_changes WHERE processed = 1 AND at < ? AND id <= coalesce(("
-            "SELECT CAST(value AS INTEGER) FROM sync_state "
-            "WHERE key = 'deadlines_journal_id'), 0)",
-            [to_db(clock() - timedelta(days=30))],
-        )
-        db.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('reconcile_rules', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [rules_key],
-        )
+        # What was read is consumed; consumed entries are kept 30 days (for inspection).
+        consume_changes(db, last_change, drop_before=clock() - timedelta(days=30))
+        write_state(db, {RECONCILE_RULES: rules_key})
     summary.waiting = int(
         db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
     )
