@@ -348,3 +348,17 @@ NOTIFY_KIND_LABELS: Mapping[str, str] = MappingProxyType(
 def notify_kind_label(kind: str | None) -> str:
     """The Indonesian name of a notification kind (an unknown one is quoted, not bare)."""
     return NOTIFY_KIND_LABELS.get(kind or "", f"notifikasi tidak dikenal ({kind!r})")
+
+
+# The intake form's notes on the SP4N-LAPOR! create fields (lapor_sync/web/intake.py).
+INTAKE_HINTS: Mapping[str, str] = MappingProxyType(
+    {
+        "default": "Bawaan dari konfigurasi: {value}. Ubah bila perlu.",
+        "category": "Kosongkan untuk kategori OPD tujuan (lihat daftar); tanpa OPD: {value}.",
+        "category_needed": "Kosongkan untuk kategori OPD tujuan; tanpa OPD wajib diisi.",
+        "disposition": "Kosongkan untuk instansi OPD tujuan (tanpa OPD: instansi akun).",
+        "incident_received": "Contoh: 01/11/2026. Kosongkan untuk tanggal diterima.",
+        "no_opd": "tanpa OPD",
+        "required": "wajib",
+    }
+)

@@ -501,3 +501,61 @@ def test_follow_up_goes_through_register_and_outbox(
     after = client.get(f"/aduan/{ref}").text
     assert "Obat sudah dikirim ke puskesmas." in after
     assert "tindak lanjut</td><td>menunggu dikirim" in after
+
+
+def test_intake_create_fields_prefilled_marked_and_stored(
+    store: PortalStore, clients: dict[str, FlaskClient]
+) -> None:
+    """The SP4N-LAPOR! create fields: config defaults shown, per-ticket values kept."""
+    client = clients["operator"]
+    form = client.get("/pengaduan-baru").text
+    assert re.search(r'id="classification"[^>]*value="1"', form)  # [local.create]
+    assert re.search(r'id="location"[^>]*value="18"', form)
+    assert '<option value="2">DINKES</option>' in form  # [[opd]] category_id, suggested
+    assert '<option value="18002">' in form  # the OPDs' instansi for the disposition
+    assert "Kosongkan untuk kategori OPD tujuan" in form
+    assert form.count("(wajib)") == 3  # channel, title, content: the rest have defaults
+    bad = client.post("/pengaduan-baru", data={
+        "csrf_token": csrf(client, "/pengaduan-baru"), **INTAKE, "classification": "satu",
+        "location": "18", "disposition": "18x", "incident_date": "31/02/2026",
+    })  # fmt: skip
+    assert bad.status_code == 400
+    assert 'id="classification-error"' in bad.text and 'id="disposition-error"' in bad.text
+    assert "Klasifikasi (id SP4N-LAPOR!): Id SP4N-LAPOR! hanya berisi angka." in bad.text
+    assert 'id="incident_date-error"' in bad.text and 'value="satu"' in bad.text
+    day = (store.now() - timedelta(days=3)).date()
+    done = client.post("/pengaduan-baru", data={
+        "csrf_token": csrf(client, "/pengaduan-baru"), **INTAKE, "classification": "2",
+        "category": "9", "location": "1871", "disposition": "18004",
+        "incident_date": day.strftime("%d/%m/%Y"),
+    })  # fmt: skip
+    assert done.status_code == 302, done.text
+    ref = done.headers["Location"].rsplit("/", 1)[1]
+    db = open_database(store.settings.store.path)
+    row = db.execute(
+        "SELECT classification_id, category_id, location_id, disposition_id, "
+        "date_of_incident FROM local_tickets WHERE ref = ?",
+        [ref],
+    ).fetchone()
+    db.close()
+    assert tuple(row[:4]) == ("2", "9", "1871", "18004")
+    assert str(row[4]).startswith(day.isoformat())
+
+
+def test_intake_required_create_field_without_default_is_refused_beside_it(
+    store: PortalStore,
+) -> None:
+    create = store.settings.local.create.model_copy(update={"location_id": None})
+    local = store.settings.local.model_copy(update={"create": create})
+    app = create_app(store.settings.model_copy(update={"local": local}), clock=store.now)
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.7.0.1"  # not the address the throttle test locks
+    assert login(client, "operator") == 302
+    form = client.get("/pengaduan-baru").text
+    assert re.search(r'Lokasi \(id SP4N-LAPOR!\) <span class="required">\(wajib\)', form)
+    refused = client.post(
+        "/pengaduan-baru", data={"csrf_token": csrf(client, "/pengaduan-baru"), **INTAKE}
+    )
+    assert refused.status_code == 400 and 'id="location-error"' in refused.text
+    assert "Wajib untuk SP4N-LAPOR! (location_id)" in refused.text
+    assert 'value="Jalan rusak di Jl. Pagar Alam"' in refused.text  # nothing lost

@@ -105,6 +105,12 @@ def test_operator_records_a_complaint_after_one_mistake_and_it_reaches_the_sandb
         driver.find_element(By.NAME, "title").send_keys(title)
         driver.find_element(By.NAME, "content").send_keys("Sudah tiga malam gelap.\nRawan.")
         Select(driver.find_element(By.NAME, "opd")).select_by_value("BMBK")
+        # The SP4N-LAPOR! create fields come filled with [local.create]'s defaults.
+        assert driver.find_element(By.NAME, "classification").get_attribute("value") == "1"
+        assert driver.find_element(By.NAME, "location").get_attribute("value") == "18"
+        location = driver.find_element(By.NAME, "location")
+        location.clear()
+        location.send_keys("1871")  # a per-complaint location id
         submit(driver, driver.find_element(By.XPATH, "//button[text()='Catat pengaduan']"))
         error = driver.find_element(By.ID, "email-error")
         assert "Bukan alamat email yang valid" in error.text
@@ -119,6 +125,7 @@ def test_operator_records_a_complaint_after_one_mistake_and_it_reaches_the_sandb
             Select(driver.find_element(By.NAME, "opd")).first_selected_option.get_attribute("value")
             == "BMBK"
         )
+        assert driver.find_element(By.NAME, "location").get_attribute("value") == "1871"
         assert not overflows(driver)
         email = driver.find_element(By.NAME, "email")
         email.clear()
@@ -134,6 +141,8 @@ def test_operator_records_a_complaint_after_one_mistake_and_it_reaches_the_sandb
     finally:
         app.close()
     assert len(store.world.find_by_tag(ref)) == 1
+    sent = store.world.complaint(store.world.find_by_tag(ref)[0])
+    assert (sent.classification_id, sent.location_id) == (1, 1871)
 
 
 def test_admin_resolves_a_conflict_and_the_decision_is_in_the_log(

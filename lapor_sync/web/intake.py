@@ -7,11 +7,19 @@ each field in Bahasa Indonesia and the form comes back filled. When the same pho
 (or a NIK quoted in the text) reported within the last ``DUPLICATE_DAYS`` days, the form
 warns and lists those complaints; the operator records it anyway with a tick — it is never
 merged silently.
+
+The SP4N-LAPOR! create fields (classification, category, location, disposition target,
+date of incident) can be given per complaint. The form comes pre-filled with the
+``[local.create]`` defaults and says where an empty field's value comes from (the OPD's
+``category_id`` and instansi); fields with no default that SP4N-LAPOR! requires are marked
+"wajib", and a missing one is refused here by the one intake, never at push time.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -20,9 +28,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from lapor_sync.glossary import CHANNEL_LABELS
+from lapor_sync.config import Settings
+from lapor_sync.glossary import CHANNEL_LABELS, INTAKE_HINTS
 from lapor_sync.local.intake import LABELS, IntakeRules, TicketInput, validate_ticket
 from lapor_sync.local.register import add_ticket
+from lapor_sync.store import masters
 from lapor_sync.store.portal_queries import recent_reports_by_phone, recent_reports_by_text
 from lapor_sync.web.access import Action
 from lapor_sync.web.auth import guard
@@ -46,7 +56,10 @@ class IntakeForm(FlaskForm):  # type: ignore[misc]
     title = StringField("Judul laporan")
     content = TextAreaField("Isi laporan")
     opd = SelectField("OPD tujuan", validate_choice=False)
-    category = StringField("Kategori (ID SP4N-LAPOR!)", validators=[Optional()])
+    category = StringField(LABELS["category_id"], validators=[Optional()])
+    classification = StringField(LABELS["classification_id"], validators=[Optional()])
+    location = StringField(LABELS["location_id"], validators=[Optional()])
+    disposition = StringField(LABELS["disposition_id"], validators=[Optional()])
     incident_date = StringField("Tanggal kejadian", validators=[Optional()])
     received_at = StringField("Waktu diterima (WIB)")
     confirm_duplicate = BooleanField("Tetap catat sebagai laporan baru")
@@ -60,6 +73,9 @@ FORM_FIELD = {
     "is_anonymous": "anonymous",
     "is_secret": "secret",
     "category_id": "category",
+    "classification_id": "classification",
+    "location_id": "location",
+    "disposition_id": "disposition",
     "date_of_incident": "incident_date",
 }
 
@@ -78,6 +94,9 @@ def _ticket(form: IntakeForm) -> tuple[TicketInput | None, dict[str, str]]:
         "content": str(form.content.data or ""),
         "opd_code": str(form.opd.data or ""),
         "category_id": str(form.category.data or ""),
+        "classification_id": str(form.classification.data or ""),
+        "location_id": str(form.location.data or ""),
+        "disposition_id": str(form.disposition.data or ""),
         "date_of_incident": str(form.incident_date.data or ""),
     }
     ctx = portal()
@@ -103,6 +122,65 @@ def _duplicates(ticket: TicketInput, now: datetime) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+@dataclass(frozen=True)
+class CreateHelp:
+    """What the form tells the operator about the SP4N-LAPOR! create fields.
+
+    ``required``: form fields that must be filled here because the configuration gives
+    them no default (title, content and channel always). ``hints``: form field -> where an
+    empty value comes from. ``categories`` / ``institutions``: (id, label) suggestions
+    from ``[[opd]]`` and the synced institution masters (a ``<datalist>``: any id may be
+    typed, the one intake checks it).
+    """
+
+    required: frozenset[str]
+    hints: dict[str, str]
+    categories: list[tuple[str, str]]
+    institutions: list[tuple[str, str]]
+
+
+def create_help(settings: Settings, conn: sqlite3.Connection) -> CreateHelp:
+    """The create fields' defaults and requirements as ``[local.create]``/``[[opd]]`` say."""
+    create = settings.local.create
+    needed = set(create.required)
+    required = {"channel", "title", "content"}
+    hints: dict[str, str] = {}
+    if create.classification_id:
+        hints["classification"] = INTAKE_HINTS["default"].format(value=create.classification_id)
+    elif "classification_id" in needed:
+        required.add("classification")
+    if create.location_id:
+        hints["location"] = INTAKE_HINTS["default"].format(value=create.location_id)
+    elif "location_id" in needed:
+        required.add("location")
+    by_opd = {o.code: o.category_id for o in settings.opd if o.category_id}
+    if create.category_id:
+        hints["category"] = INTAKE_HINTS["category"].format(value=create.category_id)
+    elif "category_id" in needed:
+        hints["category"] = INTAKE_HINTS["category_needed"]
+        if not by_opd:
+            required.add("category")
+    hints["disposition"] = INTAKE_HINTS["disposition"]
+    if create.incident_date == "received":
+        hints["incident_date"] = INTAKE_HINTS["incident_received"]
+    elif "date_of_incident" in needed:
+        required.add("incident_date")
+    categories: dict[str, list[str]] = {}
+    for code, category in by_opd.items():
+        categories.setdefault(category, []).append(code)
+    if create.category_id:
+        categories.setdefault(create.category_id, []).append(INTAKE_HINTS["no_opd"])
+    institutions = {o.institution_id: f"{o.name} ({o.code})" for o in settings.opd}
+    for entry in masters.institutions(conn, settings.default_account.name).values():
+        institutions.setdefault(entry.remote_id, entry.name)
+    return CreateHelp(
+        frozenset(required),
+        hints,
+        sorted(((k, ", ".join(v)) for k, v in categories.items()), key=lambda c: int(c[0])),
+        sorted(institutions.items(), key=lambda i: int(i[0]) if i[0].isdigit() else 0),
+    )
+
+
 @bp.route("/pengaduan-baru", methods=["GET", "POST"])
 @guard(Action.INTAKE)
 def intake() -> ResponseReturnValue:
@@ -111,8 +189,13 @@ def intake() -> ResponseReturnValue:
     form.opd.choices = [("", "— belum ditentukan —")] + [
         (o.code, f"{o.name} ({o.code})") for o in ctx.settings.opd
     ]
+    help_ = create_help(ctx.settings, db().conn)
+    if not form.is_submitted():  # pre-filled with the defaults; the operator may change them
+        form.classification.data = ctx.settings.local.create.classification_id or ""
+        form.location.data = ctx.settings.local.create.location_id or ""
     errors: dict[str, str] = {}
     duplicates: list[str] = []
+    page = {"days": DUPLICATE_DAYS, "create": help_}
     if form.validate_on_submit():
         now = ctx.clock()
         ticket, errors = _ticket(form)
@@ -129,12 +212,8 @@ def intake() -> ResponseReturnValue:
                 return redirect(url_for("complaints.complaint_page", ref=created.ref))
         status = 400 if errors else 200
         return render_template(
-            "intake.html", form=form, errors=errors, duplicates=duplicates, days=DUPLICATE_DAYS
+            "intake.html", form=form, errors=errors, duplicates=duplicates, **page
         ), status
     if form.is_submitted():
-        return render_template(
-            "intake.html", form=form, errors=errors, duplicates=[], days=DUPLICATE_DAYS
-        ), 400
-    return render_template(
-        "intake.html", form=form, errors=errors, duplicates=[], days=DUPLICATE_DAYS
-    )
+        return render_template("intake.html", form=form, errors=errors, duplicates=[], **page), 400
+    return render_template("intake.html", form=form, errors=errors, duplicates=[], **page)
