@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 
 from lapor_sync.store import notify_outbox as box
@@ -46,3 +48,20 @@ def test_dead_and_unknown_notifications_are_shown_to_the_admin(
     assert "peringatan admin" in text and "connection lost after the message was sent" in text
     assert "notify outbox --retry" in text
     assert clients["pemantau"].get("/outbox").status_code == 403
+    # The admin sends the dead one again from the page (CSRF-checked, as the CLI's --retry).
+    admin = clients["admin"]
+    url = f"/outbox/notifikasi/{ids[0]}/ulang"
+    assert admin.post(url).status_code == 400  # no CSRF token: nothing changes
+    db = open_database(store.settings.store.path)
+    try:
+        assert box.get(db, ids[0]).state == "dead"  # type: ignore[union-attr]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
+        done = admin.post(url, data={"csrf_token": token})
+        assert done.status_code == 302 and done.headers["Location"].endswith("#notifikasi")
+        row = box.get(db, ids[0])
+        assert row is not None and (row.state, row.attempts) == ("pending", 0)
+        assert "dijadwalkan untuk dikirim ulang" in admin.get("/outbox").text
+        assert admin.post(url, data={"csrf_token": token}).status_code == 404  # not dead now
+        assert box.get(db, ids[1]).state == "unknown"  # type: ignore[union-attr]
+    finally:
+        db.close()

@@ -102,6 +102,22 @@ def outbox_id(store: PortalStore, ref: str) -> int:
         db.close()
 
 
+def dead_notification(store: PortalStore) -> int:
+    """A fresh notification that went dead (each call: a new row)."""
+    from lapor_sync.store import notify_outbox as box
+
+    db = open_database(store.settings.store.path)
+    try:
+        key = f"route-test:{db.execute('SELECT count(*) FROM notify_outbox').fetchone()[0]}"
+        message = box.NewNotification(key, "admin_alert", "email", "s", "t", "h", ("a@b.go.id",))
+        (row_id,) = box.enqueue(db, [message], store.now())
+        box.claim(db, row_id, store.now())
+        box.mark_final(db, row_id, store.now(), "dead", "SMTP server answered 550")
+        return row_id
+    finally:
+        db.close()
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -163,6 +179,9 @@ ROUTES = {
     "outbox": Route("GET", lambda s: "/outbox", {"admin": 200}),
     "outbox-retry": Route("POST", lambda s: f"/outbox/{outbox_id(s, s.open_ref)}/ulang",
                           {"admin": 302}, lambda s: {}),
+    "notification-retry": Route(
+        "POST", lambda s: f"/outbox/notifikasi/{dead_notification(s)}/ulang", {"admin": 302},
+        lambda s: {}),
     "users": Route("GET", lambda s: "/pengguna", {"admin": 200}),
 }  # fmt: skip
 
@@ -191,7 +210,7 @@ def test_every_registered_route_is_in_the_table(app: Flask) -> None:
         "/", "/aduan", "/aduan/ekspor.csv", "/aduan/<ref>", "/aduan/<ref>/ekspor.csv",
         "/aduan/<ref>/tindak-lanjut", "/aduan/<ref>/teruskan", "/pengaduan-baru", "/konflik",
         "/konflik/<int:conflict_id>", "/log", "/laporan/", "/laporan/<name>", "/outbox",
-        "/outbox/<int:row_id>/ulang", "/pengguna",
+        "/outbox/<int:row_id>/ulang", "/outbox/notifikasi/<int:row_id>/ulang", "/pengguna",
     }  # fmt: skip
     public = {"/masuk", "/keluar", "/static/<path:filename>"}
     assert {r.rule for r in app.url_map.iter_rules()} == covered | public

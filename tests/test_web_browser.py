@@ -203,3 +203,35 @@ def test_viewer_sees_no_reporter_data_anywhere(width: int, store: PortalStore, b
             assert leaked == [], (url, leaked)
             if width == 390 and not url.startswith("/laporan"):
                 assert not overflows(driver), url
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_admin_sends_a_dead_notification_again_from_the_outbox_page(
+    width: int, store: PortalStore, base: str
+) -> None:
+    from lapor_sync.store import notify_outbox as box
+
+    db = open_database(store.settings.store.path)
+    try:
+        message = box.NewNotification(
+            f"browser-retry:{width}", "admin_alert", "email", "s", "t", "h", ("a@b.go.id",)
+        )
+        (row_id,) = box.enqueue(db, [message], store.now())
+        box.claim(db, row_id, store.now())
+        box.mark_final(db, row_id, store.now(), "dead", f"SMTP 550 ({width})")
+    finally:
+        db.close()
+    with browser(width) as driver:
+        sign_in(driver, base, "admin", PASSWORD)
+        submit(driver, driver.find_element(By.LINK_TEXT, "Outbox"))
+        row = driver.find_element(By.XPATH, f"//tr[td[text()='SMTP 550 ({width})']]")
+        assert not overflows(driver)
+        submit(driver, row.find_element(By.XPATH, ".//button[text()='Kirim ulang']"))
+        assert f"Notifikasi {row_id} dijadwalkan untuk dikirim ulang." in text(driver)
+        assert f"SMTP 550 ({width})" not in text(driver)  # pending now: off the list
+    db = open_database(store.settings.store.path)
+    try:
+        found = box.get(db, row_id)
+        assert found is not None and found.state == "pending"
+    finally:
+        db.close()

@@ -22,6 +22,7 @@ from lapor_sync.local.intake import (
     validate_forward,
 )
 from lapor_sync.local.register import RegisterError, add_followup, add_forward
+from lapor_sync.logs import get_logger
 from lapor_sync.store import notify_outbox
 from lapor_sync.store.db import read_snapshot
 from lapor_sync.store.portal_queries import (
@@ -37,6 +38,7 @@ from lapor_sync.web.auth import current_user, guard
 from lapor_sync.web.context import db, portal
 
 bp = Blueprint("actions", __name__)
+log = get_logger("lapor_sync.web")
 MAX_TEXT = 20_000
 
 
@@ -180,8 +182,8 @@ def resolve(conflict_id: int) -> ResponseReturnValue:
 @guard(Action.OUTBOX)
 def outbox() -> ResponseReturnValue:
     rows = outbox_rows(db(), ("dead", "unknown", "pending", "sending"), 500)
-    # Notifications that did not arrive (or may not have): read-only here; an admin sends
-    # one again with ``lapor-sync notify outbox --retry ID`` after checking the mail log.
+    # Notifications that did not arrive (or may not have): an admin sends one again here
+    # or with ``lapor-sync notify outbox --retry ID``, after checking the mail log.
     notices = [
         {**vars(n), "kind_label": notify_kind_label(n.kind)}
         for state in ("dead", "unknown")
@@ -198,5 +200,25 @@ def retry(row_id: int) -> ResponseReturnValue:
     changed = retry_rows(db(), ids=[row_id])
     if not changed:
         abort(404)
+    _journal("portal_outbox_retry", row_id)
     flash(f"Baris outbox {row_id} dijadwalkan ulang.")
     return redirect(url_for("actions.outbox"))
+
+
+@bp.route("/outbox/notifikasi/<int:row_id>/ulang", methods=["POST"])
+@guard(Action.OUTBOX)
+def retry_notification(row_id: int) -> ResponseReturnValue:
+    """Send a dead or unknown notification again: ``notify outbox --retry ID``'s store call."""
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    if not notify_outbox.retry(db(), [row_id], portal().clock()):
+        abort(404)  # no such row, or one that is not dead/unknown: nothing to send again
+    _journal("portal_notification_retry", row_id)
+    flash(f"Notifikasi {row_id} dijadwalkan untuk dikirim ulang.")
+    return redirect(url_for("actions.outbox") + "#notifikasi")
+
+
+def _journal(event: str, row_id: int) -> None:
+    """Who sent which outbox row again (ids only: no content, no recipients)."""
+    user = current_user()
+    log.info(event, user=user.name if user else None, row_id=row_id)
