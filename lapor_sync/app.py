@@ -25,6 +25,7 @@ from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.lapor.auth import HeaderNames, OAuth2Options
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.lapor.pacing import RequestSlots
+from lapor_sync.lapor.remote import Remote
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import allow_fields, get_logger, log_run_summary
@@ -43,6 +44,10 @@ _T = TypeVar("_T")
 allow_fields("remaining", "budget_per_minute", "eta_s")
 log = get_logger("lapor_sync.app")
 
+RemoteFactory = Callable[..., LaporClient]
+"""Builds an account's remote from its ClientOptions and the client's keyword arguments:
+``LaporClient`` (HTTP), or e.g. ``functools.partial(MemoryRemote, world)`` in tests."""
+
 
 @dataclass
 class App:
@@ -50,7 +55,7 @@ class App:
 
     settings: Settings
     db: sqlite_utils.Database
-    clients: dict[str, LaporClient]
+    clients: dict[str, Remote]
     clock: Clock = now_wib
     # Set by a signal handler: jobs finish the unit of work in hand (a page, an outbox
     # row) and return early. Nothing is left half-done: each unit is one transaction.
@@ -77,6 +82,7 @@ def make_client(
     clock: Clock = now_wib,
     stop: threading.Event | None = None,
     slots: RequestSlots | None = None,
+    factory: RemoteFactory = LaporClient,
 ) -> LaporClient:
     account = settings.account(account_name)
     http = settings.http
@@ -119,7 +125,7 @@ def make_client(
     }
     if sleep is not None:
         kwargs["sleep"] = sleep
-    return LaporClient(options, **kwargs)
+    return factory(options, **kwargs)
 
 
 def open_app(
@@ -128,6 +134,7 @@ def open_app(
     clock: Clock = now_wib,
     sleep: Callable[[float], None] | None = None,
     on_request: RequestHook | None = None,
+    factory: RemoteFactory = LaporClient,
 ) -> App:
     for account in settings.enabled_accounts:
         # Known secrets are masked in every log line, whatever path they take to get there.
@@ -138,7 +145,7 @@ def open_app(
     # One stop flag for the jobs and the clients: setting it abandons requests in flight.
     stop = threading.Event()
     slots = RequestSlots(settings.http.max_in_flight, stop=stop)
-    clients = {
+    clients: dict[str, Remote] = {
         a.name: make_client(
             settings,
             a.name,
@@ -147,6 +154,7 @@ def open_app(
             clock=clock,
             stop=stop,
             slots=slots,
+            factory=factory,
         )
         for a in settings.enabled_accounts
     }
@@ -219,7 +227,7 @@ def pull_account(
 
 
 def _paced_progress(
-    client: LaporClient, account: str, page_size: int, progress: ProgressHook | None
+    client: Remote, account: str, page_size: int, progress: ProgressHook | None
 ) -> ProgressHook:
     """The caller's progress hook, plus one ``pull_paced`` line with the ETA the rate
     budget gives, when a budget is set and more than a page is still to come."""

@@ -86,7 +86,7 @@ def mirror_differences(
         if key not in mirrored:
             out.append(f"complaint {cid} missing")
             continue
-        record = world.complaint(cid)
+        record = world.record(cid)  # only read (a deep copy per complaint was the cost)
         stamp, status = mirrored[key]
         if stamp != record.updated_at.isoformat():
             out.append(f"complaint {cid} at version {stamp}, sandbox {record.updated_at}")

@@ -43,7 +43,8 @@ import sqlite_utils
 
 from lapor_sync.domain import AuthorType, ComplaintDetail, ComplaintSummary, FollowUp, ListQuery
 from lapor_sync.errors import InvalidRecordError, NotFoundError, describe
-from lapor_sync.lapor.client import InvalidItem, LaporClient, ListPage
+from lapor_sync.lapor.client import InvalidItem, ListPage
+from lapor_sync.lapor.remote import Remote
 from lapor_sync.redact import redact_text
 from lapor_sync.store import mirror, pull_gaps
 from lapor_sync.store.db import transaction
@@ -117,7 +118,7 @@ class Puller:
     def __init__(
         self,
         db: sqlite_utils.Database,
-        client: LaporClient,
+        client: Remote,
         options: PullOptions,
         *,
         clock: Clock = now_wib,

@@ -35,7 +35,7 @@ from lapor_sync.errors import (
     RetryableRemoteError,
     describe,
 )
-from lapor_sync.lapor.client import LaporClient
+from lapor_sync.lapor.remote import Remote
 from lapor_sync.sync import outbox
 from lapor_sync.sync.outbox import (
     NotReady,
@@ -72,7 +72,7 @@ class Pusher:
     def __init__(
         self,
         db: sqlite_utils.Database,
-        clients: Mapping[str, LaporClient],
+        clients: Mapping[str, Remote],
         policy: PushPolicy,
         *,
         clock: Clock = now_wib,
@@ -191,7 +191,7 @@ class Pusher:
                 self.summary.sent += 1
         return True
 
-    def _deliver(self, client: LaporClient, prepared: Prepared) -> tuple[Sent, bool]:
+    def _deliver(self, client: Remote, prepared: Prepared) -> tuple[Sent, bool]:
         """The network step: (where it landed, whether it was found rather than sent)."""
         if prepared.already_linked is not None:
             return prepared.already_linked, True
@@ -205,7 +205,7 @@ class Pusher:
         return sent, False
 
     @staticmethod
-    def _send(client: LaporClient, prepared: Prepared) -> Sent:
+    def _send(client: Remote, prepared: Prepared) -> Sent:
         payload = prepared.payload
         if isinstance(payload, NewComplaint):
             created = client.create_complaint(payload)
@@ -217,7 +217,7 @@ class Pusher:
         return Sent(prepared.complaint_id)
 
     @staticmethod
-    def _look_up(client: LaporClient, prepared: Prepared) -> Sent | None:
+    def _look_up(client: Remote, prepared: Prepared) -> Sent | None:
         """Find a write whose answer was lost, by the reference it carries."""
         payload = prepared.payload
         if isinstance(payload, NewComplaint):

@@ -28,7 +28,8 @@ import sqlite_utils
 
 from lapor_sync.domain import ListQuery
 from lapor_sync.errors import DataSafetyError
-from lapor_sync.lapor.client import LaporClient, ListPage
+from lapor_sync.lapor.client import ListPage
+from lapor_sync.lapor.remote import Remote
 from lapor_sync.store import mirror
 from lapor_sync.store.db import transaction
 from lapor_sync.timeutil import WIB, Clock
@@ -47,7 +48,7 @@ class QuietCycle:
     def __init__(
         self,
         db: sqlite_utils.Database,
-        client: LaporClient,
+        client: Remote,
         account: str,
         *,
         lookback: timedelta,
