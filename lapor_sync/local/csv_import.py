@@ -332,12 +332,14 @@ def _read_row(
     for position, (field, cell) in enumerate(zip(header.columns, record, strict=False), 1):
         if field is None:
             if cell.strip():
-                problems.append(RowProblem(
+                problems.append(
+                    RowProblem(
                         line,
                         f"column {position}",
                         "has a value but no header",
                         "berisi nilai tetapi tidak punya judul kolom",
-                    ))
+                    )
+                )
             continue
         values[field] = cell
 

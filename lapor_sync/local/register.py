@@ -1,7 +1,8 @@
 """The OPD register: local tickets, follow-ups and forwards.
 
 Other local software may write the same tables directly (docs/local-records.md); this
-module is how lapor-sync itself writes them. Invariants:
+module decides what lapor-sync itself writes to them (the rows are written through their
+owner, ``store/tickets.py``). Invariants:
 - an outbox row is created by trigger in the same transaction as the local change, so a
   change can never be saved without its push;
 - a ticket's reference is unique and never changes once given; references are issued
@@ -21,7 +22,10 @@ import sqlite_utils
 from lapor_sync.domain import ComplaintState
 from lapor_sync.local.intake import MAX_TITLE, TicketInput
 from lapor_sync.local.values import LOCAL_CHANNELS
+from lapor_sync.store import outbox as outbox_rows
+from lapor_sync.store import tickets as register_rows
 from lapor_sync.store.db import transaction
+from lapor_sync.store.links import link_of
 from lapor_sync.timeutil import now_wib, to_db
 
 # The marker written into what lapor-sync sends, so a lost answer can be found again and
@@ -70,13 +74,7 @@ class Ticket:
 
 def issue_ref(db: sqlite_utils.Database, reference_format: str, year: int) -> str:
     """The next reference of ``year``. Call inside a transaction."""
-    db.execute(
-        "INSERT INTO ref_sequences (year, last) VALUES (?, 1) "
-        "ON CONFLICT (year) DO UPDATE SET last = last + 1",
-        [year],
-    )
-    row = db.execute("SELECT last FROM ref_sequences WHERE year = ?", [year]).fetchone()
-    return reference_format.format(year=year, seq=int(row[0]))
+    return reference_format.format(year=year, seq=register_rows.next_ref_number(db, year))
 
 
 def add_ticket(
@@ -112,57 +110,43 @@ def insert_ticket(
     ref = issue_ref(db, reference_format, ticket.received_at.year)
     stamp = to_db(ticket.received_at)
     recorded = to_db(now or now_wib())
-    cursor = db.execute(
-        "INSERT INTO local_tickets (ref, origin, account, channel, reporter_name, reporter_phone, "
-        "reporter_email, is_anonymous, is_secret, title, content, category_id, opd_code, "
-        "location_id, date_of_incident, received_at, import_key, classification_id, "
-        "disposition_id, created_at, updated_at) "
-        "VALUES (?, 'local', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            ref,
-            account,
-            ticket.channel,
-            ticket.reporter_name,
-            ticket.reporter_phone,
-            ticket.reporter_email,
-            int(ticket.is_anonymous),
-            int(ticket.is_secret),
-            ticket.title,
-            ticket.content,
-            ticket.category_id,
-            ticket.opd_code,
-            ticket.location_id,
-            ticket.date_of_incident.isoformat() if ticket.date_of_incident else None,
-            stamp,
-            ticket.import_key,
-            ticket.classification_id,
-            ticket.disposition_id,
-            recorded,
-            recorded,
-        ],
+    ticket_id = register_rows.create_ticket(
+        db,
+        {
+            "ref": ref,
+            "origin": "local",
+            "account": account,
+            "channel": ticket.channel,
+            "reporter_name": ticket.reporter_name,
+            "reporter_phone": ticket.reporter_phone,
+            "reporter_email": ticket.reporter_email,
+            "is_anonymous": int(ticket.is_anonymous),
+            "is_secret": int(ticket.is_secret),
+            "title": ticket.title,
+            "content": ticket.content,
+            "category_id": ticket.category_id,
+            "opd_code": ticket.opd_code,
+            "location_id": ticket.location_id,
+            "date_of_incident": (
+                ticket.date_of_incident.isoformat() if ticket.date_of_incident else None
+            ),
+            "received_at": stamp,
+            "import_key": ticket.import_key,
+            "classification_id": ticket.classification_id,
+            "disposition_id": ticket.disposition_id,
+            "created_at": recorded,
+            "updated_at": recorded,
+        },
     )
-    ticket_id = int(cursor.lastrowid or 0)
-    _stamp_outbox(db, "create_complaint", ticket_id, recorded)
+    outbox_rows.restamp(db, "create_complaint", ticket_id, recorded)
     return Ticket(id=ticket_id, ref=ref)
 
 
-def _stamp_outbox(db: sqlite_utils.Database, kind: str, subject_id: int, stamp: str) -> None:
-    """Give the outbox row a trigger just made the caller's clock instead of SQLite's.
-
-    The triggers stamp with the machine's clock because other writers of these tables
-    have no other; lapor-sync's own writes know the clock of the run.
-    """
-    db.execute(
-        "UPDATE outbox SET created_at = ?, updated_at = ? WHERE kind = ? AND subject_id = ?",
-        [stamp, stamp, kind, subject_id],
-    )
-
-
 def ticket_row(db: sqlite_utils.Database, ref: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT * FROM local_tickets WHERE ref = ?", [ref]))
-    if not rows:
+    row = register_rows.ticket_by_ref(db, ref)
+    if row is None:
         raise RegisterError(f"no ticket with reference {ref}")
-    return rows[0]
+    return row
 
 
 def add_followup(
@@ -184,20 +168,19 @@ def add_followup(
     stamp = to_db(now or now_wib())
     with transaction(db):
         ticket = ticket_row(db, ref)
-        cursor = db.execute(
-            "INSERT INTO local_followups (ticket_id, origin, author, opd_code, content, is_secret, "
-            "created_at) VALUES (?, 'local', 'opd', ?, ?, ?, ?)",
-            [ticket["id"], opd_code, content, int(is_secret), stamp],
+        followup_id = register_rows.create_followup(
+            db,
+            ticket_id=ticket["id"],
+            origin="local",
+            author="opd",
+            opd_code=opd_code,
+            content=content,
+            is_secret=int(is_secret),
+            created_at=stamp,
         )
-        followup_id = int(cursor.lastrowid or 0)
-        _stamp_outbox(db, "post_followup", followup_id, stamp)
+        outbox_rows.restamp(db, "post_followup", followup_id, stamp)
         # An OPD's follow-up answers the complaint (reconciliation sees the local change).
-        db.execute(
-            "UPDATE local_tickets SET status = 'answered', updated_at = ? "
-            "WHERE id = ? AND status IN ('received', 'awaiting_verification', 'dispositioned', "
-            "'in_progress', 'postponed')",
-            [stamp, ticket["id"]],
-        )
+        register_rows.mark_answered(db, ticket["id"], stamp)
         return followup_id
 
 
@@ -213,17 +196,11 @@ def add_forward(
     stamp = to_db(now or now_wib())
     with transaction(db):
         ticket = ticket_row(db, ref)
-        cursor = db.execute(
-            "INSERT INTO local_forwards (ticket_id, target_institution_id, reason, created_at) "
-            "VALUES (?,?,?,?)",
-            [ticket["id"], target_institution_id, reason, stamp],
+        forward_id = register_rows.create_forward(
+            db, ticket["id"], target_institution_id, reason, stamp
         )
-        forward_id = int(cursor.lastrowid or 0)
-        _stamp_outbox(db, "forward", forward_id, stamp)
-        db.execute(
-            "UPDATE local_tickets SET status = 'forwarded', updated_at = ? WHERE id = ?",
-            [stamp, ticket["id"]],
-        )
+        outbox_rows.restamp(db, "forward", forward_id, stamp)
+        register_rows.set_ticket_status(db, ticket["id"], ComplaintState.FORWARDED.value, stamp)
         return forward_id
 
 
@@ -239,42 +216,18 @@ def set_status(
         raise RegisterError(f"state: must be one of {', '.join(sorted(allowed))}")
     with transaction(db):
         ticket = ticket_row(db, ref)
-        db.execute(
-            "UPDATE local_tickets SET status = ?, updated_at = ? WHERE id = ?",
-            [state, to_db(now or now_wib()), ticket["id"]],
-        )
+        register_rows.set_ticket_status(db, ticket["id"], state, to_db(now or now_wib()))
     return str(ticket["status"])
 
 
 def assign_missing_refs(db: sqlite_utils.Database, reference_format: str) -> int:
     """Give a reference to tickets other software inserted without one. Returns the count."""
     with transaction(db):
-        rows = db.execute(
-            "SELECT id, received_at FROM local_tickets WHERE ref IS NULL ORDER BY id"
-        ).fetchall()
+        rows = register_rows.tickets_without_ref(db)
         for ticket_id, received_at in rows:
-            year = int(str(received_at)[:4])
-            ref = issue_ref(db, reference_format, year)
-            db.execute("UPDATE local_tickets SET ref = ? WHERE id = ?", [ref, ticket_id])
+            ref = issue_ref(db, reference_format, int(received_at[:4]))
+            register_rows.set_ticket_ref(db, ticket_id, ref)
     return len(rows)
-
-
-_EDITABLE = (
-    "channel",
-    "title",
-    "content",
-    "reporter_name",
-    "reporter_phone",
-    "reporter_email",
-    "is_anonymous",
-    "is_secret",
-    "category_id",
-    "opd_code",
-    "location_id",
-    "date_of_incident",
-    "classification_id",
-    "disposition_id",
-)
 
 
 def update_ticket(db: sqlite_utils.Database, ref: str, ticket: TicketInput) -> None:
@@ -289,24 +242,16 @@ def update_ticket(db: sqlite_utils.Database, ref: str, ticket: TicketInput) -> N
         raise RegisterError("; ".join(problems))
     with transaction(db):
         row = ticket_row(db, ref)
-        linked = db.execute("SELECT 1 FROM links WHERE ticket_id = ?", [row["id"]]).fetchone()
-        sending = db.execute(
-            "SELECT 1 FROM outbox WHERE ticket_id = ? AND kind = 'create_complaint' "
-            "AND state IN ('sending', 'done')",
-            [row["id"]],
-        ).fetchone()
-        if linked or sending:
+        if link_of(db, row["id"]) is not None or outbox_rows.complaint_push_started(db, row["id"]):
             raise RegisterError(
                 f"{ref} is already on SP4N-LAPOR! (or being sent); correct it there with a "
                 "follow-up instead"
             )
-        values: dict[str, Any] = {name: getattr(ticket, name) for name in _EDITABLE}
+        values: dict[str, Any] = {
+            name: getattr(ticket, name) for name in register_rows.EDITABLE_COLUMNS
+        }
         values["is_anonymous"] = int(ticket.is_anonymous)
         values["is_secret"] = int(ticket.is_secret)
         if ticket.date_of_incident is not None:
             values["date_of_incident"] = ticket.date_of_incident.isoformat()
-        assignments = ", ".join(f"{name} = ?" for name in values)
-        db.execute(
-            f"UPDATE local_tickets SET {assignments}, updated_at = ? WHERE id = ?",
-            [*values.values(), to_db(now_wib()), row["id"]],
-        )
+        register_rows.correct_ticket(db, row["id"], values, to_db(now_wib()))

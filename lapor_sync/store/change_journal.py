@@ -24,9 +24,7 @@ def last_change_id(db: sqlite_utils.Database) -> int:
 def consume_changes(db: sqlite_utils.Database, up_to: int, drop_before: datetime) -> None:
     """Mark entries up to ``up_to`` consumed by reconciliation; drop consumed entries older
     than ``drop_before`` that the deadline scan has already read."""
-    db.execute(
-        "UPDATE local_changes SET processed = 1 WHERE processed = 0 AND id <= ?", [up_to]
-    )
+    db.execute("UPDATE local_changes SET processed = 1 WHERE processed = 0 AND id <= ?", [up_to])
     db.execute(
         "DELETE FROM local_changes WHERE processed = 1 AND at < ? AND id <= coalesce(("
         "SELECT CAST(value AS INTEGER) FROM sync_state WHERE key = ?), 0)",

@@ -70,8 +70,16 @@ def replace(
         conn.execute(
             "INSERT INTO remote_masters (account, kind, remote_id, name, code, content, "
             "previous_name, renamed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [account, kind, entry.remote_id, entry.name, entry.code, entry.content,
-             previous, renamed_at],
+            [
+                account,
+                kind,
+                entry.remote_id,
+                entry.name,
+                entry.code,
+                entry.content,
+                previous,
+                renamed_at,
+            ],
         )
     conn.execute(
         "INSERT INTO remote_masters_synced (account, kind, synced_at, entries) "

@@ -25,7 +25,9 @@ import sqlite_utils
 
 from lapor_sync.domain import ComplaintState
 from lapor_sync.local.register import MARKER_RE, issue_ref
+from lapor_sync.store import tickets as register_rows
 from lapor_sync.store.db import transaction
+from lapor_sync.store.links import link_ticket
 from lapor_sync.timeutil import Clock, now_wib, to_db
 
 StateResolver = Callable[[str], ComplaintState | None]
@@ -91,30 +93,29 @@ def _adopt_complaints(
             state = state_for(rc["status_name"])
             received = datetime.fromisoformat(rc["created_at"])
             ref = issue_ref(db, reference_format, received.year)
-            cursor = db.execute(
-                "INSERT INTO local_tickets (ref, origin, account, channel, reporter_name, "
-                "reporter_phone, reporter_email, is_anonymous, is_secret, title, content, "
-                "category_id, opd_code, location_id, date_of_incident, received_at, status) "
-                "VALUES (?, 'lapor', ?, 'lapor', ?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    ref,
-                    rc["account"],
-                    rc["reporter_name"],
-                    rc["reporter_phone"],
-                    rc["reporter_email"],
-                    rc["is_anonymous"],
-                    rc["is_secret"],
-                    (rc["title"] or "(tanpa judul)")[:150],
-                    rc["content"] or "(tanpa isi)",
-                    rc["category_id"],
-                    opd_for(rc["disposition_id"]),
-                    rc["location_id"],
-                    rc["date_of_incident"],
-                    rc["created_at"],
-                    (state or ComplaintState.AWAITING_VERIFICATION).value,
-                ],
+            ticket_id = register_rows.create_ticket(
+                db,
+                {
+                    "ref": ref,
+                    "origin": "lapor",
+                    "account": rc["account"],
+                    "channel": "lapor",
+                    "reporter_name": rc["reporter_name"],
+                    "reporter_phone": rc["reporter_phone"],
+                    "reporter_email": rc["reporter_email"],
+                    "is_anonymous": rc["is_anonymous"],
+                    "is_secret": rc["is_secret"],
+                    "title": (rc["title"] or "(tanpa judul)")[:150],
+                    "content": rc["content"] or "(tanpa isi)",
+                    "category_id": rc["category_id"],
+                    "opd_code": opd_for(rc["disposition_id"]),
+                    "location_id": rc["location_id"],
+                    "date_of_incident": rc["date_of_incident"],
+                    "received_at": rc["created_at"],
+                    "status": (state or ComplaintState.AWAITING_VERIFICATION).value,
+                },
             )
-            _link(db, int(cursor.lastrowid or 0), rc, now)
+            _link(db, ticket_id, rc, now)
             summary.tickets_new += 1
 
 
@@ -134,10 +135,13 @@ def _echo_ticket(db: sqlite_utils.Database, rc: dict[str, object]) -> tuple[int,
 
 
 def _link(db: sqlite_utils.Database, ticket_id: int, rc: dict[str, object], now: datetime) -> None:
-    db.execute(
-        "INSERT INTO links (ticket_id, account, remote_id, tracking_id, linked_at) "
-        "VALUES (?,?,?,?,?)",
-        [ticket_id, rc["account"], rc["remote_id"], rc["tracking_id"], to_db(now)],
+    link_ticket(
+        db,
+        ticket_id,
+        str(rc["account"]),
+        str(rc["remote_id"]),
+        None if rc["tracking_id"] is None else str(rc["tracking_id"]),
+        to_db(now),
     )
 
 
@@ -160,28 +164,23 @@ def _adopt_followups(db: sqlite_utils.Database, summary: AdoptSummary) -> None:
                 if fu is not None and ref == rf["ticket_ref"]
             ]
             if own:
-                updated = db.execute(
-                    "UPDATE local_followups SET remote_account = ?, remote_id = ? "
-                    "WHERE id = ? AND ticket_id = ? AND remote_id IS NULL",
-                    [rf["account"], rf["remote_id"], own[0], rf["ticket_id"]],
-                )
-                if updated.rowcount:
+                if register_rows.claim_followup_echo(
+                    db, own[0], rf["ticket_id"], rf["account"], rf["remote_id"]
+                ):
                     summary.followup_echoes += 1
                     continue
-                if db.execute("SELECT 1 FROM local_followups WHERE id = ?", [own[0]]).fetchone():
+                if register_rows.followup_by_id(db, own[0]) is not None:
                     continue  # our own, already completed under another id: never import twice
-            db.execute(
-                "INSERT INTO local_followups (ticket_id, origin, author, opd_code, content, "
-                "is_secret, remote_account, remote_id, created_at) "
-                "VALUES (?, 'lapor', ?, NULL, ?, ?, ?, ?, ?)",
-                [
-                    rf["ticket_id"],
-                    _AUTHORS.get(rf["author_type"], "admin"),
-                    rf["content"] or "(tanpa isi)",
-                    rf["is_secret"],
-                    rf["account"],
-                    rf["remote_id"],
-                    rf["created_at"],
-                ],
+            register_rows.create_followup(
+                db,
+                ticket_id=rf["ticket_id"],
+                origin="lapor",
+                author=_AUTHORS.get(rf["author_type"], "admin"),
+                opd_code=None,
+                content=rf["content"] or "(tanpa isi)",
+                is_secret=rf["is_secret"],
+                created_at=rf["created_at"],
+                remote_account=rf["account"],
+                remote_id=rf["remote_id"],
             )
             summary.followups_new += 1

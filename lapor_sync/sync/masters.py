@@ -108,7 +108,7 @@ def masters_warnings(conn: sqlite3.Connection, settings: Settings) -> list[str]:
             )
         elif entry.previous_name is not None:
             warnings.append(
-                f'institution {institution_id} of {who} was renamed in SP4N-LAPOR! from '
+                f"institution {institution_id} of {who} was renamed in SP4N-LAPOR! from "
                 f'"{entry.previous_name}" to "{entry.name}" (seen {entry.renamed_at})'
             )
     return warnings

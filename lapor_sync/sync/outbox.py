@@ -1,6 +1,8 @@
-"""The outbox, database side: choosing rows, building what to send, recording outcomes.
+"""The outbox, decisions: choosing rows, building what to send, recording outcomes.
 
-No HTTP here. ``push.py`` calls these functions under one lock (they share a SQLite
+No HTTP and no writing SQL here: the rows are changed through their owner,
+``store/outbox.py`` (and the ticket, its link and follow-up through ``store/tickets.py``
+and ``store/links.py``). ``push.py`` calls these functions under one lock (they share a SQLite
 connection) and does the network work outside it.
 
 Row life: ``pending → sending → done``; ``unknown`` when a write was sent and its answer
@@ -22,8 +24,11 @@ import sqlite_utils
 from lapor_sync.domain import Forward, NewComplaint, NewFollowUp, Reporter
 from lapor_sync.local.create_fields import CreateDefaults, resolve
 from lapor_sync.local.register import complaint_marker, followup_marker
+from lapor_sync.store import outbox as outbox_rows
+from lapor_sync.store import tickets as register_rows
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.store.links import link_of, link_ticket
 from lapor_sync.timeutil import to_db
 
 
@@ -83,45 +88,24 @@ class OutboxCounts:
 def recover_interrupted(db: sqlite_utils.Database) -> int:
     """Rows a crash left in ``sending`` may have reached the remote: mark them ``unknown``."""
     with transaction(db):
-        cursor = db.execute(
-            "UPDATE outbox SET state = 'unknown', "
-            "last_error = 'interrupted while sending; will look up before resending' "
-            "WHERE state = 'sending'"
-        )
-    return cursor.rowcount
+        return outbox_rows.mark_interrupted_unknown(db)
 
 
 def due_rows(db: sqlite_utils.Database, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Rows to try now, grouped by ticket and in order within each ticket."""
-    return list(
-        db.query(
-            "SELECT o.*, t.ref, t.account AS ticket_account FROM outbox o "
-            "JOIN local_tickets t ON t.id = o.ticket_id "
-            "WHERE o.state IN ('pending', 'unknown') AND o.next_attempt_at <= ? "
-            "ORDER BY o.ticket_id, o.id LIMIT ?",
-            [to_db(now), limit],
-        )
-    )
+    return outbox_rows.due_rows(db, to_db(now), limit)
 
 
 def blocked_by(db: sqlite_utils.Database, row: Mapping[str, Any]) -> tuple[int, str] | None:
     """The earliest earlier row of the same ticket that is not done: (id, state), or None."""
-    found = db.execute(
-        "SELECT id, state FROM outbox WHERE ticket_id = ? AND id < ? AND state != 'done' "
-        "ORDER BY id LIMIT 1",
-        [row["ticket_id"], row["id"]],
-    ).fetchone()
-    return (int(found[0]), str(found[1])) if found else None
+    return outbox_rows.first_unfinished_before(db, int(row["ticket_id"]), int(row["id"]))
 
 
 def note_blocked_by_dead(db: sqlite_utils.Database, row: Mapping[str, Any], dead_id: int) -> None:
     """Nothing silent: a row that waits behind a dead row says so, for the admin."""
     reason = f"waits for outbox row {dead_id} of the same ticket, which is dead: retry it"
     with transaction(db):
-        db.execute(
-            "UPDATE outbox SET last_error = ? WHERE id = ? AND last_error IS NOT ?",
-            [reason, row["id"], reason],
-        )
+        outbox_rows.note_reason(db, int(row["id"]), reason)
 
 
 def claim(db: sqlite_utils.Database, row: Mapping[str, Any], now: datetime) -> None:
@@ -130,11 +114,7 @@ def claim(db: sqlite_utils.Database, row: Mapping[str, Any], now: datetime) -> N
     A crash from here on leaves 'sending', which the next pass turns into 'unknown'.
     """
     with transaction(db):
-        db.execute(
-            "UPDATE outbox SET state = 'sending', ambiguous = 1, attempts = attempts + 1, "
-            "updated_at = ? WHERE id = ?",
-            [to_db(now), row["id"]],
-        )
+        outbox_rows.mark_sending(db, int(row["id"]), to_db(now))
 
 
 def prepare(
@@ -143,9 +123,7 @@ def prepare(
     """Read what the network step needs. Raises NotReady or Refused."""
     look_up_first = row["state"] == "unknown" or bool(row["ambiguous"])
     kind = row["kind"]
-    link = db.execute(
-        "SELECT remote_id, tracking_id FROM links WHERE ticket_id = ?", [row["ticket_id"]]
-    ).fetchone()
+    link = link_of(db, int(row["ticket_id"]))
     if kind == "create_complaint":
         if link is not None:  # an echo pulled back already told us where it went
             return Prepared(row, account, look_up_first, already_linked=Sent(link[0], link[1]))
@@ -156,7 +134,7 @@ def prepare(
         raise NotReady("ticket is not on SP4N-LAPOR! yet")
     complaint_id = str(link[0])
     if kind == "post_followup":
-        followup = _one(db, "local_followups", row["subject_id"])
+        followup = _found(register_rows.followup_by_id(db, int(row["subject_id"])))
         return Prepared(
             row,
             account,
@@ -165,7 +143,7 @@ def prepare(
             payload=_new_followup(followup, row, complaint_id, account, policy),
             marker=followup_marker(row["ref"], int(followup["id"])),
         )
-    forward = _one(db, "local_forwards", row["subject_id"])
+    forward = _found(register_rows.forward_by_id(db, int(row["subject_id"])))
     return Prepared(
         row,
         account,
@@ -177,14 +155,17 @@ def prepare(
     )
 
 
-def _one(db: sqlite_utils.Database, table: str, row_id: object) -> dict[str, Any]:
-    return next(iter(db.query(f"SELECT * FROM {table} WHERE id = ?", [row_id])))
+def _found(record: dict[str, Any] | None) -> dict[str, Any]:
+    # A trigger created the outbox row for its subject, and subjects are never deleted.
+    if record is None:
+        raise LookupError("the outbox row's ticket, follow-up or forward is missing")
+    return record
 
 
 def _new_complaint(
     db: sqlite_utils.Database, row: Mapping[str, Any], account: str, policy: PushPolicy
 ) -> NewComplaint:
-    t = _one(db, "local_tickets", row["ticket_id"])
+    t = _found(register_rows.ticket_by_id(db, int(row["ticket_id"])))
     channel = policy.channel_ids.get(t["channel"])
     if channel is None:
         raise Refused(f"channel {t['channel']!r} has no SP4N-LAPOR! id in [channels]")
@@ -199,7 +180,8 @@ def _new_complaint(
         received_at=datetime.fromisoformat(t["received_at"]) if t["received_at"] else None,
         classification_id=t["classification_id"],
         category_id=t["category_id"],
-        disposition_id=t["disposition_id"] or policy.opd_institutions.get(t["opd_code"] or "")
+        disposition_id=t["disposition_id"]
+        or policy.opd_institutions.get(t["opd_code"] or "")
         or policy.account_institutions.get(account),
         location_id=t["location_id"],
         date_of_incident=date.fromisoformat(incident) if incident else None,
@@ -258,27 +240,13 @@ def finish_done(
     """The answer, the link and ``done``, in one transaction."""
     kind = row["kind"]
     with transaction(db):
-        db.execute(
-            "UPDATE outbox SET state = 'done', result_remote_id = ?, last_error = NULL, "
-            "updated_at = ? WHERE id = ?",
-            [sent.remote_id, to_db(now), row["id"]],
-        )
+        outbox_rows.mark_done(db, int(row["id"]), sent.remote_id, to_db(now))
         if kind == "create_complaint":
-            db.execute(
-                "INSERT INTO links (ticket_id, account, remote_id, tracking_id, linked_at) "
-                "VALUES (?,?,?,?,?) ON CONFLICT (ticket_id) DO NOTHING",
-                [row["ticket_id"], account, sent.remote_id, sent.tracking_id, to_db(now)],
-            )
-            db.execute(
-                "UPDATE local_tickets SET status = 'awaiting_verification', updated_at = ? "
-                "WHERE id = ? AND status = 'received'",
-                [to_db(now), row["ticket_id"]],
-            )
+            ticket_id = int(row["ticket_id"])
+            link_ticket(db, ticket_id, account, sent.remote_id, sent.tracking_id, to_db(now))
+            register_rows.mark_awaiting_verification(db, ticket_id, to_db(now))
         elif kind == "post_followup":
-            db.execute(
-                "UPDATE local_followups SET remote_account = ?, remote_id = ? WHERE id = ?",
-                [account, sent.remote_id, row["subject_id"]],
-            )
+            register_rows.set_followup_remote(db, int(row["subject_id"]), account, sent.remote_id)
         _event(db, EventKind.PUSHED, row, now, {"kind": kind, "outbox_id": row["id"]}, run_id)
 
 
@@ -312,10 +280,15 @@ def reschedule(
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     with transaction(db):
-        db.execute(
-            "UPDATE outbox SET state = ?, ambiguous = ?, last_error = ?, next_attempt_at = ?, "
-            "attempts = ?, updated_at = ? WHERE id = ?",
-            [state, int(ambiguous), reason, to_db(now + delay), attempts, to_db(now), row["id"]],
+        outbox_rows.schedule_retry(
+            db,
+            int(row["id"]),
+            state=state,
+            ambiguous=ambiguous,
+            reason=reason,
+            next_attempt_at=to_db(now + delay),
+            attempts=attempts,
+            stamp=to_db(now),
         )
         detail = {"kind": row["kind"], "outbox_id": row["id"], "reason": reason}
         _event(db, EventKind.PUSH_FAILED, row, now, {**detail, "attempts": attempts}, run_id)
@@ -330,10 +303,7 @@ def finish_dead(
     reason: str,
 ) -> None:
     with transaction(db):
-        db.execute(
-            "UPDATE outbox SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
-            [reason, to_db(now), row["id"]],
-        )
+        outbox_rows.mark_dead(db, int(row["id"]), reason, to_db(now))
         detail = {"kind": row["kind"], "outbox_id": row["id"], "reason": reason}
         _event(db, EventKind.PUSH_DEAD, row, now, detail, run_id)
 
@@ -376,16 +346,5 @@ def retry_rows(
     """
     with transaction(db):
         if all_dead:
-            cursor = db.execute(
-                "UPDATE outbox SET state = CASE WHEN ambiguous THEN 'unknown' ELSE 'pending' END, "
-                "attempts = 0, next_attempt_at = '' WHERE state = 'dead'"
-            )
-        else:
-            marks = ",".join("?" for _ in ids or [])
-            cursor = db.execute(
-                "UPDATE outbox SET state = CASE WHEN state != 'dead' THEN state "
-                "WHEN ambiguous THEN 'unknown' ELSE 'pending' END, "
-                f"attempts = 0, next_attempt_at = '' WHERE id IN ({marks}) AND state != 'done'",
-                list(ids or []),
-            )
-    return cursor.rowcount
+            return outbox_rows.retry_all_dead(db)
+        return outbox_rows.retry_chosen(db, list(ids or []))

@@ -37,10 +37,13 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.domain import ComplaintState as S
+from lapor_sync.store import conflicts
 from lapor_sync.store.change_journal import consume_changes, last_change_id
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.store.sync_base import save_base
 from lapor_sync.store.sync_state import RECONCILE_RULES, read_state, write_state
+from lapor_sync.store.tickets import set_ticket_status
 from lapor_sync.timeutil import Clock, now_wib, to_db
 
 StateResolver = Callable[[str], S | None]
@@ -121,9 +124,7 @@ def reconcile(
         # What was read is consumed; consumed entries are kept 30 days (for inspection).
         consume_changes(db, last_change, drop_before=clock() - timedelta(days=30))
         write_state(db, {RECONCILE_RULES: rules_key})
-    summary.waiting = int(
-        db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
-    )
+    summary.waiting = conflicts.open_count(db)
     return summary
 
 
@@ -218,17 +219,8 @@ class _Ticket:
 
         Returns True when no other conflict of the ticket stays open.
         """
-        self.db.execute(
-            "UPDATE conflicts SET resolved_at = ?, resolution = 'lapor', "
-            "note = 'status name now in status_map' "
-            "WHERE ticket_id = ? AND kind = 'unknown_status' AND resolved_at IS NULL",
-            [to_db(self.now), self.row["id"]],
-        )
-        still_open = self.db.execute(
-            "SELECT count(*) FROM conflicts WHERE ticket_id = ? AND resolved_at IS NULL",
-            [self.row["id"]],
-        ).fetchone()[0]
-        return int(still_open) == 0
+        conflicts.close_unknown_status(self.db, self.row["id"], to_db(self.now))
+        return conflicts.open_count(self.db, self.row["id"]) == 0
 
     def _backwards(self, before: S, after: S) -> bool:
         return RANK[after] < RANK[before] and not self.rules.allow_backwards
@@ -274,30 +266,20 @@ class _Ticket:
     # --- effects -------------------------------------------------------------------------
 
     def _apply_to_local(self, old: S, new: S) -> None:
-        self.db.execute(
-            "UPDATE local_tickets SET status = ?, updated_at = ? WHERE id = ?",
-            [new.value, to_db(self.now), self.row["id"]],
-        )
+        set_ticket_status(self.db, self.row["id"], new.value, to_db(self.now))
         self.summary.applied += 1
         self._event(EventKind.STATUS_CHANGED, "lapor", old.value, new.value)
         self._save_base(new, new)
 
     def _save_base(self, remote: S, local: S) -> None:
-        self.db.execute(
-            "INSERT INTO sync_base (ticket_id, lapor_state, local_state, lapor_status_name, "
-            "updated_at) VALUES (?,?,?,?,?) ON CONFLICT (ticket_id) DO UPDATE SET "
-            "lapor_state = excluded.lapor_state, local_state = excluded.local_state, "
-            "lapor_status_name = excluded.lapor_status_name, updated_at = excluded.updated_at",
-            [self.row["id"], remote.value, local.value, self.status_name, to_db(self.now)],
+        save_base(
+            self.db, self.row["id"], remote.value, local.value, self.status_name, to_db(self.now)
         )
 
     def _conflict(self, kind: str, lapor: str, local: str, base: str | None) -> None:
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO conflicts (ticket_id, kind, lapor_value, local_value, "
-            "base_value, opened_at) VALUES (?,?,?,?,?,?)",
-            [self.row["id"], kind, lapor, local, base, to_db(self.now)],
-        )
-        if cursor.rowcount:
+        if conflicts.open_conflict(
+            self.db, self.row["id"], kind, lapor, local, base, to_db(self.now)
+        ):
             self.summary.opened += 1
             record_event(
                 self.db,
@@ -345,18 +327,9 @@ def resolve_conflict(
         raise ConflictError("take must be 'lapor' or 'local'")
     now = clock()
     with transaction(db):
-        rows = list(
-            db.query(
-                "SELECT c.*, t.ref, t.opd_code, t.status, l.account, l.remote_id, l.tracking_id, "
-                "rc.status_name FROM conflicts c JOIN local_tickets t ON t.id = c.ticket_id "
-                "LEFT JOIN links l ON l.ticket_id = t.id LEFT JOIN remote_complaints rc "
-                "ON rc.account = l.account AND rc.remote_id = l.remote_id WHERE c.id = ?",
-                [conflict_id],
-            )
-        )
-        if not rows:
+        c = conflicts.conflict_to_resolve(db, conflict_id)
+        if c is None:
             raise ConflictError(f"no conflict with id {conflict_id}")
-        c = rows[0]
         if c["resolved_at"] is not None:
             raise ConflictError(f"conflict {conflict_id} was already resolved")
         remote = state_for(c["status_name"] or "")
@@ -367,24 +340,11 @@ def resolve_conflict(
                 "config.toml first, then resolve"
             )
         if take == "lapor":
-            db.execute(
-                "UPDATE local_tickets SET status = ?, updated_at = ? WHERE id = ?",
-                [remote.value, to_db(now), c["ticket_id"]],
-            )
+            set_ticket_status(db, c["ticket_id"], remote.value, to_db(now))
             local = remote
-        db.execute(
-            "INSERT INTO sync_base (ticket_id, lapor_state, local_state, lapor_status_name, "
-            "updated_at) VALUES (?,?,?,?,?) ON CONFLICT (ticket_id) DO UPDATE SET "
-            "lapor_state = excluded.lapor_state, local_state = excluded.local_state, "
-            "lapor_status_name = excluded.lapor_status_name, updated_at = excluded.updated_at",
-            [c["ticket_id"], remote.value, local.value, c["status_name"], to_db(now)],
-        )
+        save_base(db, c["ticket_id"], remote.value, local.value, c["status_name"], to_db(now))
         # Every open conflict of the ticket is settled by this decision.
-        db.execute(
-            "UPDATE conflicts SET resolved_at = ?, resolution = ?, note = ? "
-            "WHERE ticket_id = ? AND resolved_at IS NULL",
-            [to_db(now), take, note, c["ticket_id"]],
-        )
+        conflicts.resolve_open(db, c["ticket_id"], take, note, to_db(now))
         record_event(
             db,
             EventKind.RESOLVED,
