@@ -23,8 +23,9 @@ offset, no offset, fractions of a second) is normalised on load. Keeping text av
 parsing and re-serialising about a million timestamps for a large store.
 
 Invariants: the number of queries does not grow with the number of tickets (three
-statements, whatever the size of the store); every value comes from stored rows, never
-from the clock, so the same store gives the same timelines; nothing here writes.
+statements per call, whatever the size of the store or the page); every value comes from
+stored rows, never from the clock, so the same store gives the same timelines; nothing
+here writes.
 """
 
 from __future__ import annotations
@@ -137,8 +138,13 @@ def load_timelines(
     invalid: list[int] | None = None,
     *,
     only: Collection[int] | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[Timeline]:
     """The timeline of every local ticket (or of the tickets in ``only``), by ticket id.
+
+    ``after``/``limit`` read one page in id order: the first ``limit`` tickets with an id
+    above ``after`` (a caller pages through a large store with bounded memory).
 
     ``state_for`` maps a LAPOR! status name to the internal state (``None`` = unknown; an
     unknown name never counts as verification or closure). A ticket with a timestamp that
@@ -154,14 +160,20 @@ def load_timelines(
         verified=_placeholders(verified),
         terminal_states=_placeholders(terminal_states),
         terminal=_placeholders(terminal),
-        only="" if only is None else "WHERE t.id IN (SELECT value FROM json_each(?))",
+        only=_where(only, after),
     )
     params: list[Any] = [*verified, *terminal_states, *terminal, *terminal]
     if only is not None:
         params.append(json.dumps(sorted(only)))
-    forwarded = _forward_times(db)
+    if after is not None:
+        params.append(after)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = db.execute(sql, params).fetchall()
+    forwarded = _forward_times(db, [int(r[0]) for r in rows])
     timelines = []
-    for row in db.execute(sql, params):
+    for row in rows:
         try:
             timelines.append(_timeline(row, forwarded))
         except ValueError:
@@ -223,12 +235,23 @@ def _timeline(row: tuple[Any, ...], forwarded: dict[int, Stamp]) -> Timeline:
     )
 
 
-def _forward_times(db: sqlite_utils.Database) -> dict[int, Stamp]:
-    """The latest local forward of each forwarded ticket: the moment it left us."""
+def _where(only: Collection[int] | None, after: int | None) -> str:
+    tests = []
+    if only is not None:
+        tests.append("t.id IN (SELECT value FROM json_each(?))")
+    if after is not None:
+        tests.append("t.id > ?")
+    return f"WHERE {' AND '.join(tests)}" if tests else ""
+
+
+def _forward_times(db: sqlite_utils.Database, ticket_ids: Sequence[int]) -> dict[int, Stamp]:
+    """The latest local forward of each forwarded ticket among ``ticket_ids``."""
     rows = db.execute(
         "SELECT f.ticket_id, max(f.created_at) FROM local_forwards f "
         "JOIN local_tickets t ON t.id = f.ticket_id "
-        f"WHERE t.status = '{ComplaintState.FORWARDED.value}' GROUP BY f.ticket_id"
+        f"WHERE t.status = '{ComplaintState.FORWARDED.value}' "
+        "AND f.ticket_id IN (SELECT value FROM json_each(?)) GROUP BY f.ticket_id",
+        [json.dumps(list(ticket_ids))],
     )
     found = {}
     for ticket_id, at in rows:

@@ -10,7 +10,9 @@ Keys:
   (a change forces a full pass);
 - ``deadlines_fingerprint``: fingerprint of the calendar and deadline rules of the last
   scan (a change forces a full recompute);
-- ``deadlines_journal_id``: the last ``local_changes`` id the deadline scan has read.
+- ``deadlines_journal_id``: the last ``local_changes`` id the deadline scan has read;
+- ``deadlines_resume``: a deadline recompute under way (JSON: fingerprint, journal range,
+  last ticket id done), so an interrupted first scan resumes instead of starting over.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sqlite_utils
 RECONCILE_RULES = "reconcile_rules"
 DEADLINES_FINGERPRINT = "deadlines_fingerprint"
 DEADLINES_JOURNAL_ID = "deadlines_journal_id"
+DEADLINES_RESUME = "deadlines_resume"
 
 
 def read_state(db: sqlite_utils.Database, keys: Iterable[str]) -> dict[str, str]:
@@ -40,3 +43,9 @@ def write_state(db: sqlite_utils.Database, values: dict[str, str]) -> None:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
+
+
+def clear_state(db: sqlite_utils.Database, keys: Iterable[str]) -> None:
+    """Forget the given keys (a finished pass leaves no resume state behind)."""
+    for key in keys:
+        db.execute("DELETE FROM sync_state WHERE key = ?", [key])
