@@ -4,6 +4,11 @@ shown until a later pull covers the range, and the next clean pull is complete."
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +16,7 @@ import pytest
 from lapor_sync.app import pull_account
 from lapor_sync.daemon.health import HealthCheck
 from lapor_sync.daemon.jobs import default_jobs
+from lapor_sync.daemon.service import sync_once
 from lapor_sync.daemon.status import status_lines
 from lapor_sync.errors import RetryableRemoteError
 from lapor_sync.sandbox import SandboxWorld, seed_world
@@ -152,3 +158,69 @@ def test_a_failed_pull_shows_in_status_and_healthz_until_a_later_pull_covers_its
     assert mirror_differences(env.app.db, world, PEMPROV, "18") == []
     closed = env.app.db.execute("SELECT count(*) FROM pull_gaps WHERE closed_at IS NOT NULL")
     assert closed.fetchone()[0] == 2
+
+
+KILLED_PULL = """
+import os, signal, sys
+from lapor_sync.app import open_app, pull_account
+from lapor_sync.config import load_settings
+
+lists = []
+
+def on_request(endpoint, outcome, seconds):
+    # The third listing is made once page 1 is committed (at most two pages are open):
+    # the kill lands with a committed cursor and the rest of the feed unread.
+    if endpoint == "list":
+        lists.append(outcome)
+        if len(lists) == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+app = open_app(load_settings(sys.argv[1], env={}), sleep=lambda s: None, on_request=on_request)
+pull_account(app, sys.argv[2])
+"""
+
+
+def test_a_pull_killed_with_sigkill_leaves_a_trace_once_its_run_is_closed(
+    make_env: Any,
+) -> None:
+    world = SandboxWorld(seed=10)
+    seed_world(world, complaints=220)
+    env = make_env(world, page_size=PAGE)
+    env.app.close()
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_PULL, str(env.tmp_path / "config.toml"), PEMPROV],
+        cwd=root,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    app = env.reopen()
+    running = app.db.execute("SELECT id FROM runs WHERE job = 'pull' AND outcome = 'running'")
+    (killed_run,) = [r[0] for r in running.fetchall()]
+    cursor = mirror.get_cursor(app.db, PEMPROV)
+    assert cursor is not None  # page 1 was committed before the kill
+    assert 0 < len(mirrored(env)) < len(world.visible_ids("18"))
+    assert pull_gaps.open_gaps(app.db, PEMPROV) == []  # the killed process wrote none
+
+    app.close()
+    sync_once(env.settings, jobs=[])  # a restart closes the interrupted run
+    app = env.reopen()
+    (gap,) = pull_gaps.open_gaps(app.db, PEMPROV)
+    assert gap.run_id == killed_run
+    assert gap.covered_to == to_db(cursor)
+    assert "interrupted" in gap.reason
+    report = health(env)
+    assert report.status == 503
+    (reason,) = report.body["reasons"]
+    assert reason.startswith(f"pull ({PEMPROV}): the pull of ")
+    assert f"updated_at from {gap.covered_to} to the end of the feed" in reason
+    shown = failed_pull_lines(env)
+    assert len(shown) == 3 and gap.covered_to in shown[0]
+
+    pull_account(app, PEMPROV)
+    assert pull_gaps.open_gaps(app.db, PEMPROV) == []
+    assert health(env).status == 200
+    assert failed_pull_lines(env) == []
+    assert mirror_differences(app.db, world, PEMPROV, "18") == []

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
+from lapor_sync.store import pull_gaps
 from lapor_sync.timeutil import to_db
 
 
@@ -136,7 +137,19 @@ def close_interrupted_runs(db: sqlite_utils.Database, now: datetime, reason: str
     """Mark every run still ``running`` as failed with ``reason``; how many there were.
 
     Only called under the database lock, so no run of a live process is still running.
+    An interrupted pull (SIGKILL, power loss) never reached its own failure handler, so
+    it leaves its trace here: a ``pull_gaps`` row for its account from the committed
+    cursor on (a pull commits pages in order, so everything before the cursor is
+    stored), shown by ``status`` and ``/healthz`` until a later pull covers it.
     """
+    pulls = db.execute(
+        "SELECT id, account FROM runs WHERE outcome = 'running' AND job = 'pull' "
+        "AND account IS NOT NULL ORDER BY id"
+    ).fetchall()
+    for run_id, account in pulls:
+        pull_gaps.record_failed_pull(
+            db, str(account), run_id=int(run_id), now=now, listed_to=None, reason=reason
+        )
     return int(
         db.execute(
             "UPDATE runs SET outcome = 'failed', finished_at = ?, error = ? "
