@@ -4,6 +4,7 @@ server that differs on purpose; the table names each difference and the setting 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -209,3 +210,41 @@ def test_probe_names_each_difference_and_the_setting_to_change(
     fixed = config_for(tmp_path, different, '[accounts.contract]\npaging = "total"')
     assert run_probe(fixed).exit_code == 0  # the setting it named is the cure
     assert set(_Different.methods) == {"GET"}
+
+
+def test_probe_reports_the_time_zones_seen_apart_from_the_format(
+    different: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [as_assumed] = json.loads(run_probe(config_for(tmp_path, different), "--json").output)
+    zone = {f["check"]: f for f in as_assumed["findings"]}["time zone"]
+    assert (zone["outcome"], zone["seen"]) == ("as assumed", "+07:00")
+
+    # The same server answering in UTC and in WITA (+08:00): read correctly, but said.
+    other = [
+        {**item, "created_at": "2025-03-27T02:00:00Z", "updated_at": "2025-03-28T15:05:00+0800"}
+        for item in ITEMS
+    ]
+    monkeypatch.setattr(sys.modules[__name__], "ITEMS", other)
+    result = run_probe(config_for(tmp_path, different), "--json")
+    [report] = json.loads(result.output)
+    found = {f["check"]: f for f in report["findings"]}
+    zone = found["time zone"]
+    assert zone["outcome"] == "different"
+    assert zone["seen"] == "+00:00 (UTC), +08:00; assumed Asia/Jakarta (+07:00)"
+    assert zone["setting"].startswith("none: stamps with an offset are converted to WIB")
+    assert zone["blocks_pull"] is False
+    assert found["timestamp format"]["seen"] == "ISO 8601 with offset"  # reported apart
+    table = run_probe(config_for(tmp_path, different))
+    assert "+00:00 (UTC), +08:00" in table.output
+    assert set(_Different.methods) == {"GET"}
+
+
+def test_probe_against_the_sandbox_sees_wib_stamps_without_a_zone(
+    world: SandboxWorld, server: SandboxServer, tmp_path: Path
+) -> None:
+    [report] = json.loads(run_probe(config_for(tmp_path, server.base_url), "--json").output)
+    zone = {f["check"]: f for f in report["findings"]}["time zone"]
+    assert (zone["outcome"], zone["seen"]) == (
+        "as assumed",
+        "no zone (read as Asia/Jakarta +07:00)",
+    )

@@ -227,6 +227,7 @@ def _kind(value: object) -> str:
 def _timestamps(result: ProbeResult, values: Iterable[object]) -> None:
     formats: set[str] = set()
     unreadable = False
+    values = list(values)
     for value in values:
         if not isinstance(value, str):
             formats.add("absent" if value is None else type(value).__name__)
@@ -244,6 +245,7 @@ def _timestamps(result: ProbeResult, values: Iterable[object]) -> None:
             wire.parse_timestamp(text)
         except ValueError:
             unreadable = True
+    _zones(result, values)
     seen = ", ".join(sorted(formats)) or "none"
     if formats <= {"d-m-Y H:i:s (WIB)"}:
         result.add("timestamp format", "as assumed", seen)
@@ -253,6 +255,47 @@ def _timestamps(result: ProbeResult, values: Iterable[object]) -> None:
     else:
         result.add("timestamp format", "different", seen,
                    "none: the adapter reads ISO 8601 (without zone as WIB)")
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_ASSUMED_ZONE = "+07:00"
+
+
+def _zones(result: ProbeResult, values: Iterable[object]) -> None:
+    """The time zone(s) the timestamps carry, reported apart from their format.
+
+    A stamp without a zone is read as Asia/Jakarta (+07:00); one with an offset is
+    converted from that offset. Offsets other than +07:00 are therefore read correctly,
+    but they show the server does not answer in WIB, which an admin should know: its
+    zone-less stamps (query parameters, dates) may then not be WIB either.
+    """
+    zones: set[str] = set()
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        text = value.strip()
+        match = _OFFSET.search(text) if _ISO_TS.fullmatch(text) else None
+        if match is None:
+            zones.add("no zone (read as Asia/Jakarta +07:00)")
+            continue
+        raw = match.group(1)
+        offset = "+00:00" if raw == "Z" else f"{raw[:3]}:{raw[-2:]}"
+        zones.add(offset + (" (UTC)" if offset in ("+00:00", "-00:00") else ""))
+    if not zones:
+        return
+    seen = ", ".join(sorted(zones))
+    other = sorted(z for z in zones if not z.startswith((_ASSUMED_ZONE, "no zone")))
+    if not other:
+        result.add("time zone", "as assumed", seen)
+        return
+    result.add(
+        "time zone",
+        "different",
+        f"{seen}; assumed Asia/Jakarta ({_ASSUMED_ZONE})",
+        "none: stamps with an offset are converted to WIB; there is no setting for the "
+        "zone of stamps without one (they are read as Asia/Jakarta): report it if the "
+        "server also sends such stamps",
+    )
 
 
 def _names(values: Iterable[object]) -> set[str]:
