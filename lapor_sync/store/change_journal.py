@@ -1,9 +1,9 @@
 """Consuming ``local_changes``, the change journal that SQLite triggers fill.
 
-The triggers (``store/migrations.py``) are the only writers of new entries; this module is
-the only code that marks entries read or drops them. Invariant: an entry is dropped only
-when reconciliation has consumed it *and* the deadline scan has read past it, so neither
-reader ever misses a change.
+The triggers (``store/migrations_history.py``, migrations 0002 and 0003) are the only
+writers of new entries; this module is the only code that marks entries read or drops
+them. Invariant: an entry is dropped only when reconciliation has consumed it *and* the
+deadline scan has read past it, so neither reader ever misses a change.
 """
 
 from __future__ import annotations
