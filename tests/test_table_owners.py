@@ -6,7 +6,8 @@
     migration modules excepted: they create the schema and its triggers).
 
 The scanner (``scripts/store_tables.py``) reads SQL string literals and sqlite-utils table
-writes; a failure names the offender as ``file:line``.
+writes; a failure names the offender as ``file:line``. The table in ``docs/store.md`` is
+checked against the same facts.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from store_tables import (
+    BEGIN,
+    DOCS_FILE,
+    END,
     MIGRATION_MODULES,
     WRITERS_ALLOWED_OUTSIDE_STORE,
     Write,
     owners,
     package_writes,
+    render_table,
     scan_source,
     schema_tables,
 )
@@ -105,3 +110,13 @@ def test_every_table_of_the_schema_has_its_owner() -> None:
     orphans = sorted(schema_tables() - set(owned))
     assert not orphans, f"tables no module under lapor_sync/store/ writes: {orphans}"
 
+
+def test_docs_store_table_matches_the_code() -> None:
+    text = DOCS_FILE.read_text(encoding="utf-8")
+    shown = text.partition(BEGIN)[2].partition(END)[0].strip()
+    rows = {line.split("|")[1].strip(" `") for line in shown.splitlines()[2:]}
+    assert rows == schema_tables(), "docs/store.md must list every table of the schema"
+    assert shown == render_table().strip(), (
+        "docs/store.md is out of date with the code: run "
+        "`.venv/bin/python scripts/store_tables.py --write` and commit the result"
+    )
