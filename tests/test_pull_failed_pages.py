@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from lapor_sync.app import pull_account
+from lapor_sync.cli import cli
 from lapor_sync.daemon.health import HealthCheck
 from lapor_sync.daemon.jobs import default_jobs
 from lapor_sync.daemon.service import sync_once
@@ -180,9 +182,8 @@ pull_account(app, sys.argv[2])
 """
 
 
-def test_a_pull_killed_with_sigkill_leaves_a_trace_once_its_run_is_closed(
-    make_env: Any,
-) -> None:
+def killed_pull(make_env: Any) -> tuple[Any, int, Any]:
+    """A pull subprocess SIGKILLed after its first page: (env, its run id, its cursor)."""
     world = SandboxWorld(seed=10)
     seed_world(world, complaints=220)
     env = make_env(world, page_size=PAGE)
@@ -203,7 +204,14 @@ def test_a_pull_killed_with_sigkill_leaves_a_trace_once_its_run_is_closed(
     assert cursor is not None  # page 1 was committed before the kill
     assert 0 < len(mirrored(env)) < len(world.visible_ids("18"))
     assert pull_gaps.open_gaps(app.db, PEMPROV) == []  # the killed process wrote none
+    return env, killed_run, cursor
 
+
+def test_a_pull_killed_with_sigkill_leaves_a_trace_once_its_run_is_closed(
+    make_env: Any,
+) -> None:
+    env, killed_run, cursor = killed_pull(make_env)
+    world, app = env.world, env.app
     app.close()
     sync_once(env.settings, jobs=[])  # a restart closes the interrupted run
     app = env.reopen()
@@ -224,3 +232,33 @@ def test_a_pull_killed_with_sigkill_leaves_a_trace_once_its_run_is_closed(
     assert health(env).status == 200
     assert failed_pull_lines(env) == []
     assert mirror_differences(app.db, world, PEMPROV, "18") == []
+
+
+def test_the_pull_command_closes_a_killed_run_as_the_daemon_does(make_env: Any) -> None:
+    """``lapor-sync pull`` after a kill -9: the killed run is closed and leaves its trace,
+    which stays shown while this pull fails too, and a clean pull covers it."""
+    env, killed_run, cursor = killed_pull(make_env)
+    env.app.close()
+    config = str(env.tmp_path / "config.toml")
+    good = Path(config).read_text(encoding="utf-8")
+    # this pull fails at once, before listing anything (refused credentials: no retry waits)
+    Path(config).write_text(good.replace("sandbox-key-pemprov", "sandbox-key-x"), "utf-8")
+    failed = CliRunner().invoke(cli, ["--config", config, "--log-level", "error", "pull"])
+    assert failed.exit_code == 1, failed.output
+    app = env.reopen()
+    outcome = app.db.execute("SELECT outcome, error FROM runs WHERE id = ?", [killed_run])
+    state, error = outcome.fetchone()
+    assert state == "failed" and "interrupted" in error
+    (gap,) = pull_gaps.open_gaps(app.db, PEMPROV)
+    # one gap from the committed cursor: the killed pull's, extended by this failed one
+    assert gap.failures == 2 and gap.covered_to == to_db(cursor)
+    assert health(env).status == 503 and len(failed_pull_lines(env)) == 3
+    app.close()
+
+    Path(config).write_text(good, encoding="utf-8")
+    done = CliRunner().invoke(cli, ["--config", config, "--log-level", "error", "pull"])
+    assert done.exit_code == 0, done.output
+    app = env.reopen()
+    assert pull_gaps.open_gaps(app.db, PEMPROV) == []
+    assert health(env).status == 200
+    assert mirror_differences(app.db, env.world, PEMPROV, "18") == []

@@ -10,6 +10,7 @@ import click
 from lapor_sync.app import pull_account, push_outbox
 from lapor_sync.cli.common import CliState, echo_figures, handle_errors, pass_state
 from lapor_sync.daemon.lock import database_lock
+from lapor_sync.daemon.recovery import recover
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.local.values import parse_date
 from lapor_sync.logs import partial_line
@@ -70,6 +71,7 @@ def pull_command(state: CliState, accounts: tuple[str, ...], since: datetime | N
     start = since.replace(tzinfo=WIB) if since else None
     failed = False
     with database_lock(settings.store.path), state.app() as app:
+        recover(app)  # a killed earlier run is closed and leaves its trace, as under run
         for name in names:
             progress = _Progress(f"pull {name}")
             try:
@@ -91,6 +93,7 @@ def pull_command(state: CliState, accounts: tuple[str, ...], since: datetime | N
 def push_command(state: CliState) -> None:
     """Send pending local tickets, follow-ups and forwards to SP4N-LAPOR! (one pass)."""
     with database_lock(state.settings().store.path), state.app() as app:
+        recover(app)
         summary = push_outbox(app)
     echo_figures("push", summary.figures())
     if summary.dead:

@@ -37,13 +37,11 @@ from lapor_sync.daemon.jobs import ONCE_ORDER, JobResult, JobSpec, default_jobs,
 from lapor_sync.daemon.lanes import Lanes
 from lapor_sync.daemon.lock import DatabaseLock
 from lapor_sync.daemon.metrics import CONTENT_TYPE, DaemonMetrics
+from lapor_sync.daemon.recovery import recover
 from lapor_sync.daemon.scheduler import build_scheduler, keep_schedule_near
 from lapor_sync.daemon.static import serve_directory
 from lapor_sync.lapor.client import RequestHook
 from lapor_sync.logs import allow_fields, get_logger
-from lapor_sync.store.db import transaction
-from lapor_sync.store.journal import close_interrupted_runs
-from lapor_sync.sync.push import recover_interrupted
 from lapor_sync.timeutil import Clock, now_wib
 
 __all__ = ["AppFactory", "Daemon", "sync_once"]
@@ -60,28 +58,6 @@ def _default_factory(settings: Settings) -> AppFactory:
         return open_app(settings, on_request=on_request)
 
     return factory
-
-
-INTERRUPTED = "interrupted: lapor-sync stopped before this run finished (crash, kill, power loss)"
-
-
-def _recover(app: App) -> int:
-    """Clean up after a crash. Only ever called under the database lock."""
-    with transaction(app.db):
-        closed = close_interrupted_runs(app.db, app.clock(), INTERRUPTED)
-    if closed:
-        log.warning("runs_interrupted", count=closed, reason="left running by a stopped process")
-    recovered = recover_interrupted(app.db)
-    if recovered:
-        log.warning(
-            "outbox_recovered",
-            count=recovered,
-            reason="rows left in 'sending' by a crash are marked 'unknown' and looked up "
-            "before any resend",
-        )
-    else:
-        log.info("outbox_recovered", count=0)
-    return recovered
 
 
 @contextlib.contextmanager
@@ -155,7 +131,7 @@ class Daemon:
         for client in app.clients.values():
             metrics.count_retries_of(lambda c=client: c.stats.retries)  # type: ignore[misc]
         self.started_at = self._clock()
-        _recover(app)
+        recover(app)
         metrics.add_store(db_path, self._clock)
         metrics.started(self.started_at)
         self.health = HealthCheck(
@@ -282,7 +258,7 @@ def sync_once(
         app = factory(None)
         try:
             with _signals_set(lambda _signum: app.stop_event.set()):
-                _recover(app)
+                recover(app)
                 return run_in_order(app, specs, order)
         finally:
             app.close()
