@@ -27,9 +27,10 @@ from urllib.parse import urlencode
 from lapor_sync.sandbox import masters, render
 from lapor_sync.sandbox.contract import SandboxContract
 from lapor_sync.sandbox.forms import decode_body
+from lapor_sync.sandbox.lifecycle import FORWARD_TEXT
 from lapor_sync.sandbox.masters import Account, scope_of
 from lapor_sync.sandbox.records import ReporterRecord
-from lapor_sync.sandbox.world import FORWARD_TEXT, SandboxWorld
+from lapor_sync.sandbox.world import SandboxWorld
 
 MAX_PAGE_SIZE = 100
 LIST_PAGE_SIZE = 20
