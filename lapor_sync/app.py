@@ -7,11 +7,12 @@ failure always leaves a visible trace, and one summary log line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -32,9 +33,11 @@ from lapor_sync.logs import allow_fields, get_logger, log_run_summary
 from lapor_sync.redact import register_secret
 from lapor_sync.report.html import ReportResult, generate_report
 from lapor_sync.sla.deadlines import ScanSummary, scan
+from lapor_sync.sla.stages import as_rules
 from lapor_sync.store.db import StoreError, open_database, reopenable_path
 from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
 from lapor_sync.sync.adopt import AdoptSummary, adopt
+from lapor_sync.sync.dryrun import PassSetup
 from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
 from lapor_sync.sync.push import Pusher, PushPolicy, PushSummary
 from lapor_sync.sync.reconcile import ReconcileRules, ReconcileSummary, reconcile
@@ -67,10 +70,13 @@ class App:
         self.db.close()
 
     def opd_for(self, institution_id: str | None) -> str | None:
-        if not institution_id:
-            return None
-        opd = self.settings.opd_by_institution(institution_id)
-        return opd.code if opd else None
+        return opd_code_for(self.settings, institution_id)
+
+
+def opd_code_for(settings: Settings, institution_id: str | None) -> str | None:
+    """The configured OPD of an instansi id, if any."""
+    opd = settings.opd_by_institution(institution_id) if institution_id else None
+    return opd.code if opd else None
 
 
 def make_client(
@@ -189,15 +195,8 @@ def recorded_run(app: App, job: str, account: str | None = None) -> Iterator[int
         raise
 
 
-def pull_account(
-    app: App,
-    account: str,
-    *,
-    since: datetime | None = None,
-    progress: ProgressHook | None = None,
-) -> PullSummary:
-    settings = app.settings
-    options = PullOptions(
+def pull_options(settings: Settings, account: str) -> PullOptions:
+    return PullOptions(
         account=account,
         page_size=settings.account(account).page_size,
         lookback=settings.pull.lookback,
@@ -205,10 +204,24 @@ def pull_account(
         max_verify_passes=settings.pull.max_verify_passes,
         mass_drop_ratio=settings.pull.mass_drop_ratio,
     )
-    if since is None and settings.pull.backfill_since is not None:
-        since = datetime.combine(
-            settings.pull.backfill_since, datetime.min.time(), app.clock().tzinfo
-        )
+
+
+def backfill_start(settings: Settings, now: datetime) -> datetime | None:
+    """Where a first pull starts without ``--since``: ``pull.backfill_since``, if set."""
+    if settings.pull.backfill_since is None:
+        return None
+    return datetime.combine(settings.pull.backfill_since, datetime.min.time(), now.tzinfo)
+
+
+def pull_account(
+    app: App,
+    account: str,
+    *,
+    since: datetime | None = None,
+    progress: ProgressHook | None = None,
+) -> PullSummary:
+    options = pull_options(app.settings, account)
+    since = since if since is not None else backfill_start(app.settings, app.clock())
     with recorded_run(app, "pull", account) as run_id:
         puller = Puller(
             app.db,
@@ -398,3 +411,20 @@ def pull_all(
         return {name: one(name) for name in names}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull-account") as pool:
         return dict(zip(names, pool.map(one, names), strict=True))
+
+
+def dry_run_setup(settings: Settings, accounts: Sequence[str], now: datetime) -> PassSetup:
+    """What ``sync --dry-run`` rehearses: the pass ``sync --once`` would run, pulling only
+    ``accounts`` (sync/dryrun.py)."""
+    return PassSetup(
+        pulls={name: pull_options(settings, name) for name in accounts},
+        backfill_since=backfill_start(settings, now),
+        reference_format=settings.local.reference_format,
+        state_for=settings.state_for_status,
+        opd_for=functools.partial(opd_code_for, settings),
+        rules=reconcile_rules(settings),
+        mapping_key=status_map_key(settings),
+        push=push_policy(settings),
+        deadline_rules=as_rules(settings),
+        calendar=settings.calendar(),
+    )

@@ -40,10 +40,41 @@ def run_command(state: CliState) -> None:
 
 @click.command("sync")
 @click.option("--once", is_flag=True, help="One pass: pull, reconcile, push, deadlines.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what one pass would pull, push, reconcile and flag; write and send nothing.",
+)
+@click.option(
+    "--account", "accounts", multiple=True, help="With --dry-run: only this account (repeatable)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="With --dry-run: output format.",
+)
 @pass_state
 @handle_errors
-def sync_command(state: CliState, once: bool) -> None:
-    """One pass of every job, in order, with a summary per step (exit 1 if one failed)."""
+def sync_command(
+    state: CliState, once: bool, dry_run: bool, accounts: tuple[str, ...], fmt: str
+) -> None:
+    """One pass of every job, in order, with a summary per step (exit 1 if one failed).
+
+    With --dry-run: what that pass would do, found by rehearsing it on an in-memory copy
+    of the store with GET requests only; nothing is written and nothing is sent.
+    """
+    if dry_run:
+        if once:
+            fail("sync: choose --once (do a pass) or --dry-run (say what it would do).", 2)
+        from lapor_sync.cli.sync_cmds import dry_run as rehearse_pass
+
+        rehearse_pass(state, accounts, fmt)
+        return
+    if accounts or fmt != "table":
+        fail("sync: --account and --format go with --dry-run.", 2)
     if not once:
         fail("sync needs --once (one pass); to run on a schedule use `lapor-sync run`.", 2)
     failed = False

@@ -1,9 +1,11 @@
-"""``pull`` and ``push``: one pass of each, with a summary an admin can read."""
+"""``pull`` and ``push``: one pass of each, with a summary an admin can read; and what
+``sync --dry-run`` prints (the rehearsal itself is sync/dryrun.py)."""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -103,3 +105,138 @@ def push_command(state: CliState) -> None:
             err=True,
         )
         sys.exit(1)
+
+
+# --- sync --dry-run ------------------------------------------------------------------------
+
+_SHOWN = 50  # lines per section in the table; --format json lists everything
+
+
+def dry_run(state: CliState, accounts: tuple[str, ...], fmt: str) -> None:
+    """``sync --dry-run``: rehearse one pass on an in-memory copy of the store and print
+    what it would do. Takes no lock and writes nothing (sync/dryrun.py)."""
+    import json
+
+    from lapor_sync.app import dry_run_setup, make_client
+    from lapor_sync.store.snapshot import memory_copy
+    from lapor_sync.sync.dryrun import rehearse
+    from lapor_sync.timeutil import now_wib
+
+    settings = state.settings()
+    enabled = [a.name for a in settings.enabled_accounts]
+    unknown = [n for n in accounts if n not in enabled]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown or disabled account(s): {', '.join(unknown)}; the enabled accounts "
+            f"are: {', '.join(enabled) or '(none)'}",
+            param_hint="--account",
+        )
+    state.require_store()
+    chosen = list(dict.fromkeys(accounts)) or enabled
+    copy = memory_copy(settings.store.path)
+    remotes = {name: make_client(settings, name) for name in enabled}
+    try:
+        plan = rehearse(copy, remotes, dry_run_setup(settings, chosen, now_wib()), now_wib)
+    finally:
+        for remote in remotes.values():
+            remote.close()
+        copy.close()
+    if accounts:
+        plan = plan.for_accounts(chosen)
+    if fmt == "json":
+        click.echo(json.dumps({"dry_run": True, "accounts": chosen, **plan.to_json()},
+                              ensure_ascii=False, indent=2))
+    else:
+        for line in _table(plan):
+            click.echo(line)
+    if plan.push_error or plan.reconcile_error or any(p.error for p in plan.pulls):
+        sys.exit(1)
+
+
+def _table(plan: Any) -> list[str]:
+    out = [f"sync --dry-run at {plan.at}: what one pass would do (nothing was written or sent)"]
+    out += ["", "PULL (what changed on SP4N-LAPOR! since each cursor; GET requests only)"]
+    for p in plan.pulls:
+        new = sum(1 for c in p.complaints if c.change == "new")
+        head = f"  {p.account}: {new} new, {len(p.complaints) - new} changed"
+        head += f"; cursor {p.cursor_before or '(none)'} -> {p.cursor_after or '(none)'}"
+        out.append(head + (f"; FAILS: {p.error}" if p.error else ""))
+        out += _limited(
+            [f"    {c.change:<8} {c.complaint_id:<10} {c.tracking_id or '-':<16} {c.status}"
+             for c in p.complaints]
+        )
+    out += ["", "RECONCILE"]
+    if plan.reconcile_error:
+        out.append(f"  FAILS: {plan.reconcile_error}")
+    out.append(f"  adopt: {len(plan.adoptions)} complaint(s) into the register")
+    out += _limited(
+        [f"    {'link echo' if a.echo else 'new ticket':<10} {a.ticket_ref or '-':<20} "
+         f"<- {a.account} {a.complaint_id} ({a.tracking_id or '-'}), OPD {a.opd or '-'}"
+         for a in plan.adoptions]
+    )
+    decisions = [r for r in plan.reconcile if r.kind != "conflict"]
+    out.append(f"  decisions: {len(decisions)} state change(s)")
+    out += _limited([f"    {_decision(r)}" for r in decisions])
+    out.append(f"  conflicts to open: {len(plan.conflicts)}")
+    out += _limited(
+        [f"    {c.ticket_ref or '-'} {c.detail.get('kind')}: SP4N-LAPOR! "
+         f"{c.detail.get('lapor_value')!r}, local {c.detail.get('local_value')!r}"
+         for c in plan.conflicts]
+    )
+    out += ["", "PUSH (outbox rows this pass would settle; field names only, no values)"]
+    if plan.push_error:
+        out.append(f"  FAILS: {plan.push_error}")
+    out += _limited([f"  {_push_line(p)}" for p in plan.pushes]) or ["  nothing to send"]
+    figures = plan.flag_figures
+    out += [
+        "",
+        f"FLAG (deadline events the scan would log: {figures.get('events', 0)}; "
+        f"open overdue {figures.get('overdue', 0)}, near due {figures.get('near_due', 0)})",
+    ]
+    out += _limited(
+        [f"  {f['kind']:<8} {f['ticket_ref'] or '-':<20} {f['stage']:<12} due {f['due_at']} "
+         f"({_lateness(f['days_late'])}), OPD {f['opd'] or '-'}" for f in plan.flags]
+    )
+    if not plan.flags_listed_all:
+        out.append("  (more events than listed: the counts above are complete)")
+    return out
+
+
+def _lateness(days: int) -> str:
+    if days > 0:
+        return f"{days} working day(s) late"
+    return "due today" if days == 0 else f"due in {-days} working day(s)"
+
+
+def _decision(line: Any) -> str:
+    d = line.detail
+    if line.kind == "status_changed":
+        change = f"{d.get('from_state') or d.get('from_status')} -> "
+        change += f"{d.get('to_state') or d.get('to_status')}"
+        return f"{line.ticket_ref or '-'}: apply the SP4N-LAPOR! state locally ({change})"
+    if line.kind == "local_changed":
+        change = f"{d.get('from_state')} -> {d.get('to_state')}"
+        return f"{line.ticket_ref or '-'}: keep the local state ({change})"
+    return f"{line.ticket_ref or '-'}: {line.kind}"
+
+
+def _push_line(p: Any) -> str:
+    what = {
+        "send": "send" + (" (after looking it up)" if p.look_up_first else ""),
+        "found": "already on SP4N-LAPOR!: recorded, not sent again",
+        "retry": "not sent now, retried later",
+        "dead": "goes dead, will not be sent without a person",
+        "waits": "waits",
+    }[p.outcome]
+    line = f"row {p.outbox_id} {p.kind} {p.ticket_ref or '-'} ({p.account}): {what}"
+    if p.fields:
+        line += f"; fields: {', '.join(p.fields)}"
+    if p.reason:
+        line += f"; reason: {p.reason}"
+    return line
+
+
+def _limited(lines: list[str]) -> list[str]:
+    if len(lines) <= _SHOWN:
+        return lines
+    return [*lines[:_SHOWN], f"    … and {len(lines) - _SHOWN} more (--format json lists all)"]

@@ -436,6 +436,18 @@ def forward_to_wire(forward: Forward) -> dict[str, Any]:
     }
 
 
+def fields_sent(payload: NewComplaint | NewFollowUp | Forward) -> tuple[str, ...]:
+    """The names of the fields a write would carry (sorted), never their values: what
+    ``sync --dry-run`` may show of a push (values hold names, phones and complaint text)."""
+    if isinstance(payload, NewComplaint):
+        body = complaint_to_wire(payload)
+    elif isinstance(payload, NewFollowUp):
+        body = followup_to_wire(payload)
+    else:
+        body = forward_to_wire(payload)
+    return tuple(sorted(key for key, value in body.items() if value not in (None, "")))
+
+
 def created_complaint_id(envelope: Mapping[str, Any]) -> tuple[str, str | None]:
     """The new complaint's (id, tracking id) from any of the three shapes seen in real use."""
     candidates: list[Any] = []
