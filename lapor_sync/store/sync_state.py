@@ -8,6 +8,8 @@ Keys:
 
 - ``reconcile_rules``: fingerprint of the reconcile rules and status map of the last pass
   (a change forces a full pass);
+- ``reconcile_resume``: a full reconciliation pass under way (JSON: the rules key, last
+  ticket id done), so an interrupted first pass resumes instead of starting over;
 - ``deadlines_fingerprint``: fingerprint of the calendar and deadline rules of the last
   scan (a change forces a full recompute);
 - ``deadlines_journal_id``: the last ``local_changes`` id the deadline scan has read;
@@ -22,6 +24,7 @@ from collections.abc import Iterable
 import sqlite_utils
 
 RECONCILE_RULES = "reconcile_rules"
+RECONCILE_RESUME = "reconcile_resume"
 DEADLINES_FINGERPRINT = "deadlines_fingerprint"
 DEADLINES_JOURNAL_ID = "deadlines_journal_id"
 DEADLINES_RESUME = "deadlines_resume"

@@ -1,39 +1,67 @@
-"""Adopt: bring what was pulled from SP4N-LAPOR! into the OPD register.
+"""Adopt: bring what was pulled from SP4N-LAPOR! into the OPD register — planned, then
+applied.
 
-- A pulled complaint with no link becomes a local ticket (origin 'lapor') and is linked —
-  unless it is an **echo**: it carries the ``[Ref: …]`` marker or ref tag of a local ticket
-  that lapor-sync pushed itself (for example after a lost answer). An echo is linked to its
-  ticket, never imported again.
-- A pulled follow-up of a linked complaint becomes a local follow-up (origin 'lapor'), so
-  the OPD sees reporter replies — unless it carries the marker of a local follow-up that
-  lapor-sync pushed: then that local follow-up is completed with the remote id instead.
+The rules (new ticket, echo link, follow-up, follow-up echo) are the pure functions of
+``sync.adopt_rules``. This module reads pulled complaints without a link, then pulled
+follow-ups of linked complaints without a local follow-up, in keyset pages of ``PAGE``
+(``store.adopt_reads``), plans each page and applies it through the owner modules
+(``store.tickets``, ``store.links``). ``plan_adopt`` yields the plan without applying it.
 
 Invariants: adoption never creates outbox rows (the triggers skip origin 'lapor'); a
 remote complaint is linked to at most one ticket and a ticket to at most one complaint
-(unique constraints); each run is one transaction per complaint, so a crash leaves no
-half-adopted complaint.
+(unique constraints); each page is read and applied in one transaction, so a crash
+leaves no half-adopted complaint and loses at most the page under way — what was adopted
+is linked and is not read again, so the next run simply continues (no resume state is
+needed); memory is bounded by the page; references are issued in the order the complaints
+were created on SP4N-LAPOR!.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TypeVar
 
 import sqlite_utils
 
-from lapor_sync.domain import ComplaintState
-from lapor_sync.local.register import MARKER_RE, issue_ref
+from lapor_sync.local.register import issue_ref
 from lapor_sync.store import tickets as register_rows
-from lapor_sync.store.db import transaction
+from lapor_sync.store.adopt_reads import (
+    PulledComplaint,
+    PulledFollowup,
+    local_followup_state,
+    local_ticket_by_ref,
+    unadopted_followups_page,
+    unlinked_complaints_page,
+)
+from lapor_sync.store.db import read_snapshot, transaction
 from lapor_sync.store.links import link_ticket
+from lapor_sync.sync.adopt_rules import (
+    AdoptComplaint,
+    AdoptFollowup,
+    ClaimFollowupEcho,
+    ComplaintAction,
+    ComplaintFacts,
+    EchoTarget,
+    FollowupAction,
+    FollowupFacts,
+    LinkEcho,
+    OpdResolver,
+    OwnFollowup,
+    SkipEcho,
+    SkipFollowupEcho,
+    StateResolver,
+    decide_complaints,
+    decide_followups,
+    echo_candidates,
+    own_followup_id,
+)
 from lapor_sync.timeutil import Clock, now_wib, to_db
 
-StateResolver = Callable[[str], ComplaintState | None]
-OpdResolver = Callable[[str | None], str | None]
+PAGE = 2000  # records per page and transaction
 
-_AUTHORS = {"institution": "opd", "reporter": "reporter", "admin": "admin"}
+AdoptAction = ComplaintAction | FollowupAction
+A = TypeVar("A", ComplaintAction, FollowupAction)
 
 
 @dataclass
@@ -44,12 +72,117 @@ class AdoptSummary:
     followup_echoes: int = 0
 
 
-def _marker_refs(text: str | None) -> list[tuple[str, int | None]]:
-    found = []
-    for match in MARKER_RE.finditer(text or ""):
-        fu = match.group("fu")
-        found.append((match.group("ref"), int(fu) if fu else None))
-    return found
+# --- reading a page's facts --------------------------------------------------------------------
+
+
+def _complaint_facts(db: sqlite_utils.Database, rc: PulledComplaint) -> ComplaintFacts:
+    echo = None
+    for ref in echo_candidates(str(rc.record["content"] or ""), rc.tags):
+        found = local_ticket_by_ref(db, ref)
+        if found is not None:
+            echo = EchoTarget(*found)
+            break
+    return ComplaintFacts(
+        rc.account,
+        rc.remote_id,
+        rc.tracking_id,
+        rc.status_name,
+        rc.created_at,
+        rc.disposition_id,
+        echo,
+        rc.record,
+    )
+
+
+def _followup_facts(db: sqlite_utils.Database, rf: PulledFollowup) -> FollowupFacts:
+    own_id = own_followup_id(rf.content, rf.ticket_ref)
+    stored = None if own_id is None else local_followup_state(db, own_id)
+    own = (
+        None
+        if stored is None
+        else OwnFollowup(stored.followup_id, stored.ticket_id, stored.has_remote_id)
+    )
+    return FollowupFacts(
+        rf.account,
+        rf.remote_id,
+        rf.ticket_id,
+        rf.author_type,
+        rf.is_secret,
+        rf.created_at,
+        own_id,
+        own,
+        rf.content,
+    )
+
+
+def _complaint_pages(
+    db: sqlite_utils.Database, state_for: StateResolver, opd_for: OpdResolver, page: int
+) -> Iterator[list[ComplaintAction]]:
+    """The plan of each page of unlinked complaints; each page is read when the caller
+    asks for it, inside the snapshot or transaction the caller holds."""
+    after = None
+    while True:
+        rows = unlinked_complaints_page(db, after=after, limit=page)
+        if rows:
+            facts = [_complaint_facts(db, rc) for rc in rows]
+            yield decide_complaints(facts, state_for, opd_for)
+        if len(rows) < page:
+            return
+        after = rows[-1].key
+
+
+def _followup_pages(db: sqlite_utils.Database, page: int) -> Iterator[list[FollowupAction]]:
+    """The plan of each page of follow-ups to adopt (see ``_complaint_pages``)."""
+    after = None
+    while True:
+        rows = unadopted_followups_page(db, after=after, limit=page)
+        if rows:
+            yield decide_followups([_followup_facts(db, rf) for rf in rows])
+        if len(rows) < page:
+            return
+        after = rows[-1].key
+
+
+# --- the plan, read-only ------------------------------------------------------------------------
+
+
+def plan_adopt(
+    db: sqlite_utils.Database,
+    *,
+    state_for: StateResolver,
+    opd_for: OpdResolver,
+    page: int = PAGE,
+) -> Iterator[AdoptAction]:
+    """What ``adopt`` would do now, as actions, without writing anything.
+
+    Contract:
+    - reads only (``SELECT``s inside read snapshots, one per page): runs on a read-only
+      connection and beside the daemon;
+    - yields one action per unlinked pulled complaint (``AdoptComplaint``, ``LinkEcho``,
+      ``SkipEcho``), in the order ``adopt`` applies them, then one per pulled follow-up of
+      an already linked complaint that the register lacks (``AdoptFollowup``,
+      ``ClaimFollowupEcho``, ``SkipFollowupEcho``);
+    - follow-ups of complaints that are adopted or linked by this very pass are not
+      listed: ``adopt`` takes them in after the complaints, the plan cannot see them yet;
+    - ``AdoptComplaint.columns`` and ``AdoptFollowup.content`` hold personal data (left
+      out of ``repr``): a caller that shows the plan shows ids, states and OPDs only;
+    - references are not issued: a plan names no reference for a new ticket.
+    """
+    yield from _in_snapshots(db, _complaint_pages(db, state_for, opd_for, page))
+    yield from _in_snapshots(db, _followup_pages(db, page))
+
+
+def _in_snapshots(db: sqlite_utils.Database, pages: Iterator[list[A]]) -> Iterator[A]:
+    """The pages' actions, each page read in a snapshot of its own."""
+    while True:
+        with read_snapshot(db):
+            actions = next(pages, None)
+        if actions is None:
+            return
+        yield from actions
+
+
+# --- the pass ---------------------------------------------------------------------------------
 
 
 def adopt(
@@ -59,128 +192,73 @@ def adopt(
     state_for: StateResolver,
     opd_for: OpdResolver,
     clock: Clock = now_wib,
+    page: int = PAGE,
 ) -> AdoptSummary:
+    """Adopt every unlinked pulled complaint and every pulled follow-up the register
+    lacks, a page of ``page`` records per transaction."""
     summary = AdoptSummary()
-    _adopt_complaints(db, reference_format, state_for, opd_for, clock(), summary)
-    _adopt_followups(db, summary)
+    stamp = to_db(clock())
+    complaints = _complaint_pages(db, state_for, opd_for, page)
+    while True:
+        with transaction(db):
+            plan = next(complaints, None)
+            if plan is None:
+                break
+            for action in plan:
+                _apply_complaint(db, action, reference_format, stamp, summary)
+    followups = _followup_pages(db, page)
+    while True:
+        with transaction(db):
+            fplan = next(followups, None)
+            if fplan is None:
+                break
+            for faction in fplan:
+                _apply_followup(db, faction, summary)
     return summary
 
 
-def _adopt_complaints(
+def _apply_complaint(
     db: sqlite_utils.Database,
+    action: ComplaintAction,
     reference_format: str,
-    state_for: StateResolver,
-    opd_for: OpdResolver,
-    now: datetime,
+    stamp: str,
     summary: AdoptSummary,
 ) -> None:
-    unlinked = list(
-        db.query(
-            "SELECT rc.* FROM remote_complaints rc LEFT JOIN links l "
-            "ON l.account = rc.account AND l.remote_id = rc.remote_id "
-            "WHERE l.ticket_id IS NULL ORDER BY rc.created_at, rc.remote_id"
+    if isinstance(action, AdoptComplaint):
+        ref = issue_ref(db, reference_format, action.year)
+        ticket_id = register_rows.create_ticket(db, {"ref": ref, **action.columns})
+        link_ticket(db, ticket_id, action.account, action.remote_id, action.tracking_id, stamp)
+        summary.tickets_new += 1
+    elif isinstance(action, LinkEcho):
+        link_ticket(
+            db, action.ticket_id, action.account, action.remote_id, action.tracking_id, stamp
         )
-    )
-    for rc in unlinked:
-        with transaction(db):
-            echo = _echo_ticket(db, rc)
-            if echo is not None:
-                ticket_id, linked = echo
-                if not linked:
-                    _link(db, ticket_id, rc, now)
-                    summary.echoes_linked += 1
-                continue  # already ours (perhaps through another account): never a new ticket
-            state = state_for(rc["status_name"])
-            received = datetime.fromisoformat(rc["created_at"])
-            ref = issue_ref(db, reference_format, received.year)
-            ticket_id = register_rows.create_ticket(
-                db,
-                {
-                    "ref": ref,
-                    "origin": "lapor",
-                    "account": rc["account"],
-                    "channel": "lapor",
-                    "reporter_name": rc["reporter_name"],
-                    "reporter_phone": rc["reporter_phone"],
-                    "reporter_email": rc["reporter_email"],
-                    "is_anonymous": rc["is_anonymous"],
-                    "is_secret": rc["is_secret"],
-                    "title": (rc["title"] or "(tanpa judul)")[:150],
-                    "content": rc["content"] or "(tanpa isi)",
-                    "category_id": rc["category_id"],
-                    "opd_code": opd_for(rc["disposition_id"]),
-                    "location_id": rc["location_id"],
-                    "date_of_incident": rc["date_of_incident"],
-                    "received_at": rc["created_at"],
-                    "status": (state or ComplaintState.AWAITING_VERIFICATION).value,
-                },
-            )
-            _link(db, ticket_id, rc, now)
-            summary.tickets_new += 1
+        summary.echoes_linked += 1
+    else:
+        assert isinstance(action, SkipEcho)  # already ours: never a new ticket
 
 
-def _echo_ticket(db: sqlite_utils.Database, rc: dict[str, object]) -> tuple[int, bool] | None:
-    """(ticket id, already linked) of the local ticket this complaint echoes, if any."""
-    candidates = [ref for ref, fu in _marker_refs(str(rc["content"] or "")) if fu is None]
-    candidates += [str(tag) for tag in json.loads(str(rc["tags"] or "[]"))]
-    for ref in candidates:
-        row = db.execute(
-            "SELECT t.id, l.ticket_id IS NOT NULL FROM local_tickets t "
-            "LEFT JOIN links l ON l.ticket_id = t.id WHERE t.ref = ? AND t.origin = 'local'",
-            [ref],
-        ).fetchone()
-        if row is not None:
-            return int(row[0]), bool(row[1])
-    return None
-
-
-def _link(db: sqlite_utils.Database, ticket_id: int, rc: dict[str, object], now: datetime) -> None:
-    link_ticket(
-        db,
-        ticket_id,
-        str(rc["account"]),
-        str(rc["remote_id"]),
-        None if rc["tracking_id"] is None else str(rc["tracking_id"]),
-        to_db(now),
-    )
-
-
-def _adopt_followups(db: sqlite_utils.Database, summary: AdoptSummary) -> None:
-    new = list(
-        db.query(
-            "SELECT rf.*, l.ticket_id, t.ref AS ticket_ref FROM remote_followups rf "
-            "JOIN links l ON l.account = rf.account AND l.remote_id = rf.complaint_id "
-            "JOIN local_tickets t ON t.id = l.ticket_id "
-            "LEFT JOIN local_followups lf "
-            "ON lf.remote_account = rf.account AND lf.remote_id = rf.remote_id "
-            "WHERE lf.id IS NULL ORDER BY rf.created_at, rf.remote_id"
+def _apply_followup(
+    db: sqlite_utils.Database, action: FollowupAction, summary: AdoptSummary
+) -> None:
+    if isinstance(action, ClaimFollowupEcho):
+        if register_rows.claim_followup_echo(
+            db, action.followup_id, action.ticket_id, action.account, action.remote_id
+        ):
+            summary.followup_echoes += 1
+    elif isinstance(action, AdoptFollowup):
+        register_rows.create_followup(
+            db,
+            ticket_id=action.ticket_id,
+            origin="lapor",
+            author=action.author,
+            opd_code=None,
+            content=action.content,
+            is_secret=action.is_secret,
+            created_at=action.created_at,
+            remote_account=action.account,
+            remote_id=action.remote_id,
         )
-    )
-    for rf in new:
-        with transaction(db):
-            own = [
-                fu
-                for ref, fu in _marker_refs(rf["content"])
-                if fu is not None and ref == rf["ticket_ref"]
-            ]
-            if own:
-                if register_rows.claim_followup_echo(
-                    db, own[0], rf["ticket_id"], rf["account"], rf["remote_id"]
-                ):
-                    summary.followup_echoes += 1
-                    continue
-                if register_rows.followup_by_id(db, own[0]) is not None:
-                    continue  # our own, already completed under another id: never import twice
-            register_rows.create_followup(
-                db,
-                ticket_id=rf["ticket_id"],
-                origin="lapor",
-                author=_AUTHORS.get(rf["author_type"], "admin"),
-                opd_code=None,
-                content=rf["content"] or "(tanpa isi)",
-                is_secret=rf["is_secret"],
-                created_at=rf["created_at"],
-                remote_account=rf["account"],
-                remote_id=rf["remote_id"],
-            )
-            summary.followups_new += 1
+        summary.followups_new += 1
+    else:
+        assert isinstance(action, SkipFollowupEcho)  # never import our own twice

@@ -1,35 +1,29 @@
-"""Reconcile: one truth about where each linked complaint stands.
+"""Reconcile: one truth about where each linked complaint stands — planned, then applied.
 
-Three values per linked ticket: R, the state SP4N-LAPOR! shows (its status name mapped
-through ``status_map``); L, the state in the OPD register; and the **base** — the state
-each side was last accounted at (``sync_base.lapor_state``/``local_state``). A side whose
-value differs from its base changed since the last reconciliation.
+The rules are ``sync.reconcile_rules.decide``, a pure function of one ticket's facts. This
+module reads the candidates in keyset pages of ``PAGE`` tickets (``store.reconcile_reads``),
+turns each page into actions, and applies them through the owner modules of the tables
+they touch, one transaction per page. ``plan_reconcile`` yields the same actions without
+applying them (``sync --dry-run``).
 
-Rules, in order (``rank`` orders states along the process; see ``RANK``):
-
-1. R unknown (a status name the mapping does not know) → a conflict holding the raw name;
-   nothing else happens to that ticket. Never dropped, never guessed.
-2. A ticket with an open conflict is left alone until a person resolves it.
-3. Only LAPOR! changed → if R is behind its base, it moved backwards: conflict (unless
-   ``allow_backwards``). Else R flows to the register — unless the register is already
-   ahead on a state the OPD decides (answered ahead of in_progress): then only the base
-   moves, so the register never goes backwards either.
-4. Only the register changed → if L is a state SP4N-LAPOR! decides, or L moved
-   backwards: conflict. Else accepted; it reaches SP4N-LAPOR! through its outbox rows
-   (the follow-up or forward that caused it), not as a status.
-5. Both changed → equal: agreed. Else LAPOR! wins when it decides R and R is at least as
-   far along as L; the register wins when the OPD decides L and SP4N-LAPOR! does not
-   decide R and L is at least as far along. Anything else is a conflict holding both
-   values; neither side is overwritten.
-
-Invariants: nothing is overwritten while a conflict is open; every change and conflict
-is one reconciliation-log event; each ticket is one transaction.
+Invariants:
+- nothing is overwritten while a conflict is open; every change and every newly opened
+  conflict is one reconciliation-log event;
+- a page is read and applied inside one write transaction, so its facts cannot change
+  between the decision and the write; a crash loses at most the page under way;
+- memory is bounded by the page, not the store;
+- a full pass (the first one, or after the rules or the status mapping changed) records
+  in ``sync_state`` how far it got, so an interrupted pass resumes after the last page
+  done; the tickets done before the interruption are looked at again only if the journal
+  names them;
+- the change journal is consumed only at the end of a pass, with the rules key, so a pass
+  that dies leaves every change it had not reconciled for the next one.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,40 +33,49 @@ import sqlite_utils
 from lapor_sync.domain import ComplaintState as S
 from lapor_sync.store import conflicts
 from lapor_sync.store.change_journal import consume_changes, last_change_id
-from lapor_sync.store.db import transaction
+from lapor_sync.store.db import read_snapshot, transaction
 from lapor_sync.store.journal import EventKind, record_event
+from lapor_sync.store.reconcile_reads import CandidateRow, candidates_page
 from lapor_sync.store.sync_base import save_base
-from lapor_sync.store.sync_state import RECONCILE_RULES, read_state, write_state
+from lapor_sync.store.sync_state import (
+    RECONCILE_RESUME,
+    RECONCILE_RULES,
+    clear_state,
+    read_state,
+    write_state,
+)
 from lapor_sync.store.tickets import set_ticket_status
+from lapor_sync.sync.reconcile_rules import (
+    RANK,
+    AcceptLocal,
+    Action,
+    Agree,
+    ApplyRemoteState,
+    CloseUnknownStatus,
+    KeepBase,
+    OpenConflict,
+    ReconcileRules,
+    TicketFacts,
+    TicketRef,
+    Waiting,
+    decide,
+)
 from lapor_sync.timeutil import Clock, now_wib, to_db
+
+__all__ = [
+    "PAGE",
+    "RANK",
+    "ConflictError",
+    "ReconcileRules",
+    "ReconcileSummary",
+    "plan_reconcile",
+    "reconcile",
+    "resolve_conflict",
+]
 
 StateResolver = Callable[[str], S | None]
 
-RANK: Mapping[S, int] = {
-    S.RECEIVED: 0,
-    S.AWAITING_VERIFICATION: 1,
-    S.DISPOSITIONED: 2,
-    S.IN_PROGRESS: 3,
-    S.POSTPONED: 3,
-    S.ANSWERED: 4,
-    S.CLOSED: 5,
-    S.ARCHIVED: 5,
-    S.FORWARDED: 5,
-}
-
-
-@dataclass(frozen=True)
-class ReconcileRules:
-    authority: Mapping[S, str]
-    allow_backwards: bool = False
-
-    def decided_by_lapor(self, state: S) -> bool:
-        return self.authority.get(state) == "lapor"
-
-    def fingerprint(self) -> str:
-        """Changes whenever the rules change."""
-        text = repr(sorted((state.value, who) for state, who in self.authority.items()))
-        return hashlib.sha256(f"{text}|{self.allow_backwards}".encode()).hexdigest()[:16]
+PAGE = 2000  # tickets per page and transaction: bounded memory whatever the size of the store
 
 
 @dataclass
@@ -99,6 +102,112 @@ class ConflictError(ValueError):
     """A conflict cannot be resolved as asked; the message says why."""
 
 
+# --- which tickets a pass looks at -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """The selections a pass reads, in order: ``(journal_up_to, after, up_to)`` each."""
+
+    rules_key: str
+    journal_end: int
+    full: bool
+    parts: tuple[tuple[int | None, int, int | None], ...]
+
+
+def _this_pass(db: sqlite_utils.Database, rules: ReconcileRules, mapping_key: str) -> _Pass:
+    rules_key = f"{rules.fingerprint()}:{mapping_key}"
+    journal_end = last_change_id(db)
+    state = read_state(db, [RECONCILE_RULES, RECONCILE_RESUME])
+    if state.get(RECONCILE_RULES) == rules_key:
+        return _Pass(rules_key, journal_end, False, ((journal_end, 0, None),))
+    done = 0
+    try:
+        resume = json.loads(state.get(RECONCILE_RESUME, "{}"))
+        if resume.get("key") == rules_key:
+            done = int(resume["after"])
+    except (ValueError, KeyError, TypeError):
+        done = 0  # an unreadable resume state: start the pass over (it is idempotent)
+    if done == 0:
+        return _Pass(rules_key, journal_end, True, ((None, 0, None),))
+    # Tickets up to ``done`` were reconciled under these rules by the interrupted pass:
+    # of those, only what the journal names since; the rest of the pass as it was.
+    return _Pass(rules_key, journal_end, True, ((journal_end, 0, done), (None, done, None)))
+
+
+def _facts(row: CandidateRow, state_for: StateResolver) -> TicketFacts:
+    return TicketFacts(
+        ticket=TicketRef(
+            row.ticket_id, row.ref, row.opd_code, row.account, row.remote_id, row.tracking_id
+        ),
+        status_name=row.status_name,
+        lapor_state=state_for(row.status_name),
+        local_state=S(row.local_state),
+        base_lapor=None if row.base_lapor is None else S(row.base_lapor),
+        base_local=None if row.base_lapor is None else S(row.base_local or ""),
+        open_conflicts=row.open_conflicts,
+    )
+
+
+def _pages(
+    db: sqlite_utils.Database, work: _Pass, page: int
+) -> Iterator[tuple[int, list[CandidateRow]]]:
+    """(last ticket id read, rows) per page; the caller holds the snapshot or transaction
+    the page is read in (a page is read when the previous one is done)."""
+    for journal_up_to, after, up_to in work.parts:
+        while True:
+            rows = candidates_page(
+                db, journal_up_to=journal_up_to, after=after, up_to=up_to, limit=page
+            )
+            if rows:
+                yield rows[-1].ticket_id, rows
+            if len(rows) < page:
+                break
+            after = rows[-1].ticket_id
+
+
+# --- the plan, read-only ----------------------------------------------------------------------
+
+
+def plan_reconcile(
+    db: sqlite_utils.Database,
+    rules: ReconcileRules,
+    state_for: StateResolver,
+    *,
+    mapping_key: str = "",
+    page: int = PAGE,
+) -> Iterator[Action]:
+    """What ``reconcile`` would do now, as actions, without writing anything.
+
+    Contract:
+    - reads only (``SELECT``s inside read snapshots, one per page): no row, no resume
+      state, no journal mark, no log event is written, so it runs on a read-only
+      connection (``mode=ro``) and beside the daemon;
+    - yields, per candidate ticket in ticket id order, the actions ``decide`` gives it —
+      exactly what ``reconcile`` with the same arguments would apply to the store as it
+      is now (the same pass: journal-named tickets, or every linked ticket when the rules
+      or the mapping changed, resuming an interrupted full pass where it stopped);
+    - it does not see what adoption would do first: complaints not adopted yet are not
+      linked tickets, so they are absent (see ``sync.adopt.plan_adopt``);
+    - ``OpenConflict`` is only yielded for a conflict not open already (an identical open
+      one is ``Waiting``); ``KeepBase`` and ``Waiting`` change nothing a user sees;
+    - actions carry ids, states, the status name and the reference — no personal data;
+    - memory is one page of ``page`` tickets; the generator may be abandoned at any point.
+    """
+    work = _this_pass(db, rules, mapping_key)
+    pages = _pages(db, work, page)
+    while True:
+        with read_snapshot(db):
+            part = next(pages, None)
+        if part is None:
+            return
+        for row in part[1]:
+            yield from decide(_facts(row, state_for), rules)
+
+
+# --- the pass ---------------------------------------------------------------------------------
+
+
 def reconcile(
     db: sqlite_utils.Database,
     rules: ReconcileRules,
@@ -107,210 +216,113 @@ def reconcile(
     clock: Clock = now_wib,
     run_id: int | None = None,
     mapping_key: str = "",
+    page: int = PAGE,
 ) -> ReconcileSummary:
     """Reconcile every linked ticket the change journal names (or all, when the rules or
-    the status mapping — identified by ``mapping_key`` — changed since the last run)."""
+    the status mapping — identified by ``mapping_key`` — changed since the last run), a
+    page of ``page`` tickets per transaction."""
     summary = ReconcileSummary()
-    rules_key = f"{rules.fingerprint()}:{mapping_key}"
-    last_change = last_change_id(db)
-    stored_key = read_state(db, [RECONCILE_RULES]).get(RECONCILE_RULES)
-    full = stored_key != rules_key
-    rows = list(db.query(_candidates_sql(full), [] if full else [last_change]))
-    for row in rows:
-        summary.checked += 1
+    work = _this_pass(db, rules, mapping_key)
+    pages = _pages(db, work, page)
+    while True:
         with transaction(db):
-            _Ticket(db, rules, state_for, clock(), run_id, row, summary).settle()
+            part = next(pages, None)
+            if part is None:
+                break
+            last_id, rows = part
+            now = clock()
+            apply = _Apply(db, now, run_id, summary)
+            for row in rows:
+                summary.checked += 1
+                for action in decide(_facts(row, state_for), rules):
+                    apply(action)
+            if work.full:
+                progress = {"key": work.rules_key, "after": last_id}
+                write_state(db, {RECONCILE_RESUME: json.dumps(progress, sort_keys=True)})
     with transaction(db):
         # What was read is consumed; consumed entries are kept 30 days (for inspection).
-        consume_changes(db, last_change, drop_before=clock() - timedelta(days=30))
-        write_state(db, {RECONCILE_RULES: rules_key})
+        consume_changes(db, work.journal_end, drop_before=clock() - timedelta(days=30))
+        write_state(db, {RECONCILE_RULES: work.rules_key})
+        clear_state(db, [RECONCILE_RESUME])
     summary.waiting = conflicts.open_count(db)
     return summary
 
 
-_TICKET_SQL = (
-    "SELECT t.id, t.ref, t.status AS local_state, t.opd_code, l.account, "
-    "l.remote_id, l.tracking_id, rc.status_name, b.lapor_state, b.local_state AS "
-    "base_local, b.lapor_status_name, "
-    "(SELECT count(*) FROM conflicts c WHERE c.ticket_id = t.id "
-    " AND c.resolved_at IS NULL) AS open_conflicts "
-    "FROM links l JOIN local_tickets t ON t.id = l.ticket_id "
-    "JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
-    "LEFT JOIN sync_base b ON b.ticket_id = t.id "
-)
-
-# Tickets the journal names (local status changes, new links, SP4N-LAPOR! status
-# changes), and those with a conflict waiting — read by index, not by scanning every
-# linked ticket. ``?`` is the last journal entry this run consumes.
-_JOURNAL_SQL = (
-    _TICKET_SQL + "WHERE t.id IN ("
-    "SELECT row_id FROM local_changes WHERE processed = 0 AND id <= ?1 "
-    "AND table_name IN ('local_tickets', 'links') "
-    "UNION SELECT l2.ticket_id FROM local_changes j "
-    "JOIN remote_complaints r2 ON r2.rowid = j.row_id "
-    "JOIN links l2 ON l2.account = r2.account AND l2.remote_id = r2.remote_id "
-    "WHERE j.processed = 0 AND j.id <= ?1 AND j.table_name = 'remote_complaints' "
-    "UNION SELECT ticket_id FROM conflicts WHERE resolved_at IS NULL) "
-    "AND (b.ticket_id IS NULL OR b.lapor_status_name IS NOT rc.status_name "
-    "OR b.local_state IS NOT t.status OR EXISTS (SELECT 1 FROM conflicts c "
-    "WHERE c.ticket_id = t.id AND c.resolved_at IS NULL))"
-)
-
-# Every linked ticket: the first run, and whenever the status mapping or the authority
-# rules changed — a changed mapping moves R without any status name changing, so only the
-# mapped states (compared in Python) can tell.
-_FULL_SQL = _TICKET_SQL
-
-
-def _candidates_sql(full: bool) -> str:
-    return _FULL_SQL if full else _JOURNAL_SQL
-
-
-class _Ticket:
-    """Reconciliation of one ticket, inside its transaction."""
+class _Apply:
+    """Applies actions through the owner modules, inside the caller's transaction."""
 
     def __init__(
         self,
         db: sqlite_utils.Database,
-        rules: ReconcileRules,
-        state_for: StateResolver,
         now: datetime,
         run_id: int | None,
-        row: dict[str, Any],
         summary: ReconcileSummary,
     ) -> None:
-        self.db, self.rules, self.now, self.run_id = db, rules, now, run_id
-        self.row, self.summary = row, summary
-        self.status_name: str = row["status_name"]
-        self.remote = state_for(self.status_name)
-        self.local = S(row["local_state"])
+        self.db, self.now, self.stamp = db, now, to_db(now)
+        self.run_id, self.summary = run_id, summary
 
-    def settle(self) -> None:
-        row = self.row
-        if self.remote is None:
-            self._conflict("unknown_status", self.status_name, self.local.value, None)
-            return
-        if row["open_conflicts"] and not self._close_unknown_status_conflicts():
-            return
-        remote, local = self.remote, self.local
-        if row["lapor_state"] is None:
-            # First sight of this link: the side that is behind is the base, so the side
-            # that is ahead counts as the change and the usual rules judge it.
-            behind = local if RANK[remote] >= RANK[local] else remote
-            base_remote = base_local = behind
-        else:
-            base_remote, base_local = S(row["lapor_state"]), S(row["base_local"])
-        remote_moved, local_moved = remote != base_remote, local != base_local
-        if not remote_moved and not local_moved:
-            self._save_base(remote, local)
-            return
-        if remote == local:
+    def __call__(self, action: Action) -> None:
+        db, t = self.db, action.ticket
+        if isinstance(action, KeepBase):
+            self._base(t, action.lapor_state, action.local_state, action.status_name)
+        elif isinstance(action, Agree):
             self.summary.agreed += 1
-            self._save_base(remote, local)
-        elif remote_moved and not local_moved:
-            self._remote_changed(base_remote, remote, local)
-        elif local_moved and not remote_moved:
-            self._local_changed(base_local, remote, local)
-        else:
-            self._both_changed(base_remote, base_local, remote, local)
-
-    def _close_unknown_status_conflicts(self) -> bool:
-        """An unknown status that the mapping now knows needs no person any more.
-
-        Returns True when no other conflict of the ticket stays open.
-        """
-        conflicts.close_unknown_status(self.db, self.row["id"], to_db(self.now))
-        return conflicts.open_count(self.db, self.row["id"]) == 0
-
-    def _backwards(self, before: S, after: S) -> bool:
-        return RANK[after] < RANK[before] and not self.rules.allow_backwards
-
-    def _remote_changed(self, base: S, remote: S, local: S) -> None:
-        if self._backwards(base, remote):
-            self._conflict("backwards_lapor", remote.value, local.value, base.value)
-        elif RANK[local] > RANK[remote] and not self.rules.decided_by_lapor(local):
-            self._save_base(remote, local)  # the register is ahead on the OPD's own work
-        else:
-            self._apply_to_local(local, remote)
-
-    def _local_changed(self, base: S, remote: S, local: S) -> None:
-        if self.rules.decided_by_lapor(local):
-            self._conflict("lapor_decides", remote.value, local.value, base.value)
-        elif self._backwards(base, local):
-            self._conflict("backwards_local", remote.value, local.value, base.value)
-        else:
+            self._base(t, action.state, action.state, action.status_name)
+        elif isinstance(action, ApplyRemoteState):
+            set_ticket_status(db, t.ticket_id, action.to_state.value, self.stamp)
+            self.summary.applied += 1
+            self._event(t, EventKind.STATUS_CHANGED, "lapor", action.from_state, action.to_state)
+            self._base(t, action.to_state, action.to_state, action.status_name)
+        elif isinstance(action, AcceptLocal):
             self.summary.accepted_local += 1
-            self._event(EventKind.LOCAL_CHANGED, "local", base.value, local.value)
-            self._save_base(remote, local)
-
-    def _both_changed(self, base_remote: S, base_local: S, remote: S, local: S) -> None:
-        rules = self.rules
-        if (
-            rules.decided_by_lapor(remote)
-            and RANK[remote] >= RANK[local]
-            and not self._backwards(base_remote, remote)
-        ):
-            self._apply_to_local(local, remote)
-        elif (
-            not rules.decided_by_lapor(local)
-            and not rules.decided_by_lapor(remote)
-            and RANK[local] >= RANK[remote]
-            and not self._backwards(base_local, local)
-        ):
-            self.summary.accepted_local += 1
-            self._event(EventKind.LOCAL_CHANGED, "local", base_local.value, local.value)
-            self._save_base(remote, local)
+            self._event(t, EventKind.LOCAL_CHANGED, "local", action.from_state, action.to_state)
+            self._base(t, action.lapor_state, action.to_state, action.status_name)
+        elif isinstance(action, OpenConflict):
+            self._conflict(action)
+        elif isinstance(action, CloseUnknownStatus):
+            conflicts.close_unknown_status(db, t.ticket_id, self.stamp)
         else:
-            self._conflict("both_changed", remote.value, local.value, base_remote.value)
+            assert isinstance(action, Waiting)
 
-    # --- effects -------------------------------------------------------------------------
+    def _base(self, t: TicketRef, lapor: S, local: S, status_name: str) -> None:
+        save_base(self.db, t.ticket_id, lapor.value, local.value, status_name, self.stamp)
 
-    def _apply_to_local(self, old: S, new: S) -> None:
-        set_ticket_status(self.db, self.row["id"], new.value, to_db(self.now))
-        self.summary.applied += 1
-        self._event(EventKind.STATUS_CHANGED, "lapor", old.value, new.value)
-        self._save_base(new, new)
-
-    def _save_base(self, remote: S, local: S) -> None:
-        save_base(
-            self.db, self.row["id"], remote.value, local.value, self.status_name, to_db(self.now)
-        )
-
-    def _conflict(self, kind: str, lapor: str, local: str, base: str | None) -> None:
+    def _conflict(self, c: OpenConflict) -> None:
+        t = c.ticket
         if conflicts.open_conflict(
-            self.db, self.row["id"], kind, lapor, local, base, to_db(self.now)
+            self.db, t.ticket_id, c.kind, c.lapor_value, c.local_value, c.base_value, self.stamp
         ):
             self.summary.opened += 1
             record_event(
                 self.db,
                 EventKind.CONFLICT,
                 self.now,
-                **self._where(),
+                **_where(t),
                 side="both",
-                detail={"kind": kind, "lapor_value": lapor, "local_value": local},
+                detail={"kind": c.kind, "lapor_value": c.lapor_value, "local_value": c.local_value},
                 run_id=self.run_id,
             )
 
-    def _event(self, kind: EventKind, side: str, old: str, new: str) -> None:
+    def _event(self, t: TicketRef, kind: EventKind, side: str, old: S, new: S) -> None:
         record_event(
             self.db,
             kind,
             self.now,
-            **self._where(),
+            **_where(t),
             side=side,
-            detail={"from_state": old, "to_state": new},
+            detail={"from_state": old.value, "to_state": new.value},
             run_id=self.run_id,
         )
 
-    def _where(self) -> dict[str, Any]:
-        row = self.row
-        return {
-            "account": row["account"],
-            "opd": row["opd_code"],
-            "complaint_id": row["remote_id"],
-            "tracking_id": row["tracking_id"],
-            "ticket_ref": row["ref"],
-        }
+
+def _where(t: TicketRef) -> dict[str, Any]:
+    return {
+        "account": t.account,
+        "opd": t.opd_code,
+        "complaint_id": t.remote_id,
+        "tracking_id": t.tracking_id,
+        "ticket_ref": t.ref,
+    }
 
 
 def resolve_conflict(
