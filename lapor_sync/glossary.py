@@ -32,7 +32,8 @@ API (stable; other modules import these names):
 - channels and origins: :data:`CHANNEL_LABELS`, :func:`channel_label`,
   :data:`ORIGIN_LABELS`, :func:`origin_label`;
 - OPDs: :data:`NO_OPD_NAME`, :data:`NO_OPD_LIAISON`, :func:`unknown_opd_text`;
-- titles and misc: :data:`SECRET_TITLE`, :func:`shown_title`, :func:`yes_no`, :func:`csv_line`.
+- titles and misc: :data:`SECRET_TITLE`, :func:`shown_title`, :func:`yes_no`, :func:`csv_line`;
+- the portal: :data:`ROLE_LABELS`, :data:`SHOWN_LABELS`, :data:`PASSWORD_TEXTS`.
 """
 
 from __future__ import annotations
@@ -298,6 +299,32 @@ SHOWN_LABELS: Mapping[str, str] = MappingProxyType(
         "identity": "identitas pelapor",
         "content": "isi laporan",
         "secret_content": "isi rahasia",
+    }
+)
+# The change-password page (lapor_sync/web/password.py). ``too_short`` takes ``{count}``.
+PASSWORD_TEXTS: Mapping[str, str] = MappingProxyType(
+    {
+        "title": "Ganti kata sandi",
+        "must_change": "Anda masuk dengan kata sandi sekali pakai dari admin. Buat kata sandi "
+        "baru Anda sendiri sebelum melanjutkan; halaman lain terbuka setelah itu.",
+        "intro": "Kata sandi baru paling sedikit {count} karakter. Setelah diganti, sesi akun "
+        "ini di perangkat lain berakhir.",
+        "old": "Kata sandi saat ini",
+        "new": "Kata sandi baru",
+        "confirm": "Ulangi kata sandi baru",
+        "submit": "Simpan kata sandi baru",
+        "old_missing": "Isi kata sandi saat ini.",
+        "old_wrong": "Kata sandi saat ini salah.",
+        "new_missing": "Isi kata sandi baru.",
+        "too_short": "Kata sandi baru paling sedikit {count} karakter.",
+        "spaces": "Kata sandi baru tidak boleh diawali atau diakhiri spasi, dan tidak boleh "
+        "memuat karakter kontrol.",
+        "same": "Kata sandi baru harus berbeda dari kata sandi saat ini.",
+        "mismatch": "Kedua isian kata sandi baru tidak sama. Ketik ulang.",
+        "changed": "Kata sandi sudah diganti. Sesi akun ini di perangkat lain telah berakhir.",
+        "locked": "Terlalu banyak percobaan yang gagal. Demi keamanan, penggantian kata sandi "
+        "untuk akun ini ditutup sampai {until}. Hubungi admin bila Anda lupa kata sandi.",
+        "menu": "Kata sandi",
     }
 )
 

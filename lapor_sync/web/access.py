@@ -10,6 +10,8 @@ Roles (issue 13):
   'local') with its outbox state and Tracking ID.
 - viewer (monitoring and evaluation): the figures and the report of every OPD, complaint
   list and pages without any personal data.
+- every role: its own password (``/kata-sandi``); an account that must change it (a
+  one-time password) may do nothing else until it has (``auth.guard``).
 
 Personal data:
 - reporter identity: admin, operator, and liaisons of the complaint's OPD unless the
@@ -45,6 +47,7 @@ class Action(enum.StrEnum):
     REPORT = "report"  # the liaison report
     OUTBOX = "outbox"  # see and retry dead rows
     USERS = "users"
+    PASSWORD = "password"  # noqa: S105 (an action's name): change one's own password
 
 
 ALLOWED: Mapping[Action, frozenset[Role]] = {
@@ -58,6 +61,7 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.REPORT: frozenset({Role.ADMIN, Role.LIAISON, Role.VIEWER}),
     Action.OUTBOX: frozenset({Role.ADMIN}),
     Action.USERS: frozenset({Role.ADMIN}),
+    Action.PASSWORD: frozenset(Role),
 }
 
 

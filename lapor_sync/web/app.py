@@ -25,6 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError
 from lapor_sync.glossary import (
+    PASSWORD_TEXTS,
     ROLE_LABELS,
     channel_label,
     conflict_label,
@@ -86,9 +87,9 @@ def create_app(
     _filters(app)
     _hooks(app)
     _errors(app)
-    from lapor_sync.web import actions, auth, complaints, intake, pages
+    from lapor_sync.web import actions, auth, complaints, intake, pages, password
 
-    for module in (auth, pages, complaints, actions, intake):
+    for module in (auth, pages, complaints, actions, intake, password):
         app.register_blueprint(module.bp)
     return app
 
@@ -105,6 +106,7 @@ def _hooks(app: Flask) -> None:
             "user": user,
             "can": (lambda action: user is not None and allowed(user, Action(action))),
             "role_label": ROLE_LABELS,
+            "password_menu": PASSWORD_TEXTS["menu"],
         }
 
     @app.after_request

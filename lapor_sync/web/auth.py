@@ -10,7 +10,9 @@ Invariants:
   ``web.login_max_failures`` failures in a row for a name or from an address, logins for
   it are refused until the lockout ends, and the page says until when;
 - every route declares its ``Action``; the guard refuses (403) a role the table does not
-  allow, and a visitor who is not signed in is sent to the login page.
+  allow, and a visitor who is not signed in is sent to the login page;
+- an account with ``must_change_password`` is sent to the change-password page from every
+  other route, before any of them runs (``web/password.py``).
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ def guard(action: Action) -> Callable[[F], F]:
                 if request.method == "GET":
                     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
                 abort(401)
+            if user.must_change_password and action is not Action.PASSWORD:
+                # A one-time password opens only the change-password page (GET or POST:
+                # nothing is written; the browser is sent to set its own password).
+                return redirect(url_for("account.password"))
             if not allowed(user, action):
                 abort(403)
             return view(*args, **kwargs)
@@ -128,6 +134,8 @@ def login() -> ResponseReturnValue:
                 session[SESSION_KEY] = create_session(db(), user.id, now, address)
                 session.permanent = True
                 log.info("portal_login", user=user.name, role=user.role.value)
+                if user.must_change_password:
+                    return redirect(url_for("account.password"))
                 return redirect(_safe_next(request.args.get("next")))
             until = record_failure(
                 db(),
