@@ -322,3 +322,27 @@ client_secret = { value = "plain-secret-123456" }
     joined = "\n".join(info.value.problems)
     assert "accounts[0].auth.client_secret.value: a plain value is allowed only" in joined
     assert "plain-secret-123456" not in joined
+
+
+def test_a_multipart_write_resent_after_a_401_keeps_its_form(
+    world: SandboxWorld, server: SandboxServer
+) -> None:
+    """The resend after a renewal carries the same form fields (and files) as the first try."""
+    from dataclasses import replace
+
+    from lapor_sync.domain import NewFollowUp
+    from lapor_sync.lapor.profiles import LMW_PROFILE
+
+    cid = world.add_complaint("Jalan rusak", "Lubang di jalan", created_by="18")
+    world.verify(cid, "18")
+    client = oauth_client(server)
+    client._options = replace(client._options, profile=LMW_PROFILE)  # follow-ups as a form
+    client.list_complaints(query())
+    unauthorized = world.stats.count(status=401)
+    world.gateway.revoke_all()  # the next write meets a 401 and is sent again
+    followup_id = client.add_followup(
+        NewFollowUp(complaint_id=str(cid), from_institution_id="18", content="Sudah ditambal")
+    )
+    assert world.stats.count(status=401) == unauthorized + 1
+    texts = [f.content for f in world.record(cid).followups if str(f.id) == followup_id]
+    assert texts == ["Sudah ditambal"]

@@ -495,8 +495,11 @@ class LaporClient:
             # A 401 is the gateway's refusal before the service saw the request, so
             # sending a write again here cannot apply it twice.
             presented = self.credentials.current()
+            # The same body again, form and files included (``files`` holds bytes, not
+            # streams, so it can be sent twice).
             status, body, retry_after = self._send_once(
-                method, endpoint, path, presented.headers, params=params, json_body=json_body
+                method, endpoint, path, presented.headers, params=params, json_body=json_body,
+                files=files,
             )
         return status, body, retry_after
 
