@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlite_utils
@@ -27,6 +28,7 @@ from lapor_sync.lapor.auth import HeaderNames, OAuth2Options
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
 from lapor_sync.lapor.pacing import RequestSlots
 from lapor_sync.lapor.remote import Remote
+from lapor_sync.local.attachments import folder_of as attachments_folder_of
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.register import assign_missing_refs
 from lapor_sync.logs import allow_fields, get_logger, log_run_summary
@@ -68,6 +70,11 @@ class App:
         for client in self.clients.values():
             client.close()
         self.db.close()
+
+    @property
+    def attachments_folder(self) -> Path:
+        """Where attachment bytes live: ``attachments/`` beside the store (owner-only)."""
+        return attachments_folder_of(self.settings.store.path)
 
     def opd_for(self, institution_id: str | None) -> str | None:
         return opd_code_for(self.settings, institution_id)

@@ -17,6 +17,7 @@ import click
 import sqlite_utils
 
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
+from lapor_sync.cli.local_attach import ATTACH_HELP, attach_command, checked_files
 from lapor_sync.cli.local_edit import edit_command
 from lapor_sync.cli.local_form import FORM, ask, fill_in
 from lapor_sync.config import Settings
@@ -30,6 +31,7 @@ from lapor_sync.glossary import (
     state_label,
     yes_no,
 )
+from lapor_sync.local.attachments import add_ticket_with_files
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_import import CsvImportError, import_csv
 from lapor_sync.local.intake import (
@@ -44,7 +46,6 @@ from lapor_sync.local.register import (
     RegisterError,
     add_followup,
     add_forward,
-    add_ticket,
     set_status,
 )
 from lapor_sync.local.values import CHANNEL_HINT
@@ -132,6 +133,7 @@ def local_group() -> None:
     "--received-at",
     help="When the complaint was received, WIB: 'dd/mm/yyyy HH:MM' or ISO (default: now).",
 )
+@click.option("--attach", multiple=True, type=click.Path(dir_okay=False), help=ATTACH_HELP)
 @pass_state
 @handle_errors
 def add_command(
@@ -152,6 +154,7 @@ def add_command(
     classification: str | None,
     disposition: str | None,
     received_at: str | None,
+    attach: tuple[str, ...],
 ) -> None:
     """Record a complaint taken outside SP4N-LAPOR! (Call Center, walk-in, social media).
 
@@ -206,12 +209,15 @@ def add_command(
             ]
         )
         return
+    files = checked_files(settings, attach)  # every file checked before anything is written
     with state.app() as app:
-        created = add_ticket(
+        created = add_ticket_with_files(
             app.db,
             checked,
             settings.local.reference_format,
             _account_for(settings, checked.opd_code),
+            files,
+            app.attachments_folder,
         )
     click.echo(f"Tiket {created.ref} dicatat; akan dikirim ke SP4N-LAPOR! pada push berikutnya.")
 
@@ -482,3 +488,4 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
 
 
 local_group.add_command(edit_command)
+local_group.add_command(attach_command)

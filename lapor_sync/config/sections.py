@@ -248,6 +248,7 @@ class PullSettings(Section):
     backfill_since: ConfigDate | None = None
     max_verify_passes: Annotated[int, _int(1, 100)] = 3
     mass_drop_ratio: Annotated[float, Field(ge=0, le=1, strict=True)] = 0.5
+    download_attachments: bool = False  # metadata only unless true (docs/sync.md)
 
     @property
     def lookback(self) -> timedelta:
@@ -346,6 +347,7 @@ class LocalSettings(Section):
 
     reference_format: NonEmptyStr = "LPG-{year}-{seq:06d}"
     default_account: Slug | None = None
+    attachment_max_mib: Annotated[int, _int(1, 100)] = 10  # per file (local/attachments.py)
     create: CreateSettings = Field(default_factory=CreateSettings)
 
     @field_validator("reference_format")

@@ -233,3 +233,49 @@ def _remote_masters(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0013_attachments")
+def _attachments(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Files attached to a local ticket (owner: store/attachments.py). The bytes live
+        -- owner-only in <store folder>/attachments/<sha256>, never in the database or a
+        -- log; a row names them by hash. ``kind`` says where SP4N-LAPOR! answers the
+        -- upload's id (images or docs). ``upload_id`` is committed as soon as the upload
+        -- answered and before the create refers to it: a file with one is never sent again.
+        CREATE TABLE local_attachments (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+            sha256 TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('image', 'doc')),
+            size INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            upload_account TEXT,
+            upload_id TEXT,
+            uploaded_at TEXT,
+            UNIQUE (ticket_id, sha256)
+        );
+
+        -- What SP4N-LAPOR! says is attached to a complaint (followup_id '') or to one of
+        -- its follow-ups, as last pulled: metadata only, unless pull.download_attachments
+        -- fetched the bytes into the same sha256 store (``sha256`` then set).
+        CREATE TABLE remote_attachments (
+            account TEXT NOT NULL,
+            complaint_id TEXT NOT NULL,
+            followup_id TEXT NOT NULL DEFAULT '',
+            position INTEGER NOT NULL,
+            file_name TEXT,
+            media_type TEXT,
+            size INTEGER,
+            url TEXT,
+            sha256 TEXT,
+            pulled_at TEXT NOT NULL,
+            downloaded_at TEXT,
+            PRIMARY KEY (account, complaint_id, followup_id, position)
+        );
+        """,
+    )

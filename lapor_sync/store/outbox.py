@@ -66,6 +66,18 @@ def complaint_push_started(db: sqlite_utils.Database, ticket_id: int) -> bool:
     return row is not None
 
 
+def create_may_have_gone(db: sqlite_utils.Database, ticket_id: int) -> bool:
+    """True once the ticket's complaint may be on SP4N-LAPOR!: its create is being sent,
+    was sent, may have been (``unknown`` or ever ambiguous), or the ticket is linked."""
+    row = db.execute(
+        "SELECT 1 FROM outbox WHERE ticket_id = ? AND kind = 'create_complaint' "
+        "AND (state IN ('sending', 'done', 'unknown') OR ambiguous = 1) "
+        "UNION ALL SELECT 1 FROM links WHERE ticket_id = ? LIMIT 1",
+        [ticket_id, ticket_id],
+    ).fetchone()
+    return row is not None
+
+
 def mark_interrupted_unknown(db: sqlite_utils.Database) -> int:
     """Rows a crash left in ``sending`` may have reached the remote: ``unknown``."""
     cursor = db.execute(
