@@ -24,7 +24,7 @@ from lapor_sync.local.register import RegisterError
 from lapor_sync.store import outbox as outbox_rows
 from lapor_sync.store.db import transaction
 from tests.attachment_files import DOC, JPEG, PDF, PNG, docx, plain_zip
-from tests.test_local_cli import add, config_path, db_of, local, settings  # noqa: F401
+from tests.test_local_cli import add, config_path, db_of, local, settings
 
 __all__ = ["config_path", "settings"]
 
