@@ -362,6 +362,8 @@ def push_policy(settings: Settings) -> PushPolicy:
         backoff_initial=timedelta(seconds=settings.push.backoff_initial_seconds),
         backoff_max=timedelta(seconds=settings.push.backoff_max_seconds),
         create=CreateDefaults.from_settings(settings),
+        attachments_folder=attachments_folder_of(settings.store.path),
+        attachment_max_bytes=settings.local.attachment_max_mib * 1024 * 1024,
     )
 
 

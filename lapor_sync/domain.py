@@ -99,6 +99,20 @@ class DispositionEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file SP4N-LAPOR! lists on a complaint or follow-up; any field may be unknown.
+    The name and URL may identify a person: never log them."""
+
+    name: str | None
+    media_type: str | None
+    size: int | None
+    url: str | None
+
+    def __repr__(self) -> str:
+        return f"Attachment(media_type={self.media_type!r}, size={self.size!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class ComplaintDetail:
     """A complaint with everything the detail endpoint returns."""
 
@@ -109,6 +123,7 @@ class ComplaintDetail:
     reporter: Reporter | None
     status_history: tuple[StatusEntry, ...]
     dispositions: tuple[DispositionEntry, ...]
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def remote_id(self) -> str:
@@ -132,6 +147,7 @@ class FollowUp:
     rating: int | None
     attachment_count: int
     created_at: datetime
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +200,33 @@ class NewComplaint:
     is_secret: bool
     tags: tuple[str, ...] = ()
     reporter: Reporter | None = None
+    # Ids of files uploaded before the create, by the list SP4N-LAPOR! answered them in.
+    image_ids: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"NewComplaint(tags={self.tags!r}, <content redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class NewUpload:
+    """One file to upload before a create. ``kind`` is ``image`` or ``doc``."""
+
+    file_name: str
+    media_type: str
+    kind: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"NewUpload(media_type={self.media_type!r}, size={len(self.data)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Uploaded:
+    """An upload's id and the list (``image`` or ``doc``) SP4N-LAPOR! answered it in."""
+
+    upload_id: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,3 +177,20 @@ def test_types_are_told_by_content() -> None:
     with pytest.raises(AttachmentError) as info:
         check_bytes("x.gif", b"GIF89a....", 100, shown="x.gif")
     assert "bukan berkas JPEG, PNG, PDF, DOC atau DOCX" in info.value.message
+
+
+def test_show_lists_attachments_and_detach_takes_one_off(
+    config_path: Path, settings: Settings, tmp_path: Path
+) -> None:
+    photo, letter = write(tmp_path, "ktp-siti.png", PNG), write(tmp_path, "surat.pdf", PDF)
+    ref = add(config_path, "--attach", str(photo), "--attach", str(letter))
+    shown = local(config_path, "show", ref)
+    assert "Lampiran" in shown.output and "2, 0 terunggah: 1. image/png" in shown.output
+    assert "ktp-siti.png" not in shown.output  # a file name may identify a person
+    assert "1. ktp-siti.png" in local(config_path, "show", ref, "--with-personal-data").output
+    result = local(config_path, "detach", ref, "1")
+    assert result.exit_code == 0, result.output
+    assert [r["file_name"] for r in rows(settings)] == ["surat.pdf"]
+    assert [p.name for p in stored_files(settings)] == [hashlib.sha256(PDF).hexdigest()]
+    wrong = local(config_path, "detach", ref, "5")
+    assert wrong.exit_code == 1 and "give a number from 1 to 1" in wrong.output

@@ -346,3 +346,17 @@ def test_a_multipart_write_resent_after_a_401_keeps_its_form(
     assert world.stats.count(status=401) == unauthorized + 1
     texts = [f.content for f in world.record(cid).followups if str(f.id) == followup_id]
     assert texts == ["Sudah ditambal"]
+
+
+def test_an_upload_resent_after_a_401_keeps_its_file(
+    world: SandboxWorld, server: SandboxServer
+) -> None:
+    from lapor_sync.domain import NewUpload
+
+    client = oauth_client(server)
+    client.list_complaints(query())
+    world.gateway.revoke_all()
+    data = b"%PDF-1.4\n" + b"x" * 100
+    uploaded = client.upload_attachment(NewUpload("surat.pdf", "application/pdf", "doc", data))
+    kept = world.uploads.by_id[int(uploaded.upload_id)]
+    assert (uploaded.kind, kept.name, kept.data) == ("doc", "surat.pdf", data)

@@ -18,7 +18,7 @@ SUMMARY_KEYS = {
     "is_anonymous", "tags", "created_at", "updated_at",
 }
 DETAIL_KEYS = SUMMARY_KEYS | {
-    "content", "location_id", "date_of_incident", "reporter", "status_logs",
+    "content", "location_id", "date_of_incident", "reporter", "status_logs", "attachments",
 }
 LOG_KEYS = {
     "institution_from_id", "institution_from_name", "institution_to_id",

@@ -1,5 +1,5 @@
-"""``lapor-sync local attach REF PATH…`` and ``local add --attach PATH``: files a ticket
-carries to SP4N-LAPOR!.
+"""``lapor-sync local attach REF PATH…``, ``local detach REF N`` and ``local add --attach
+PATH``: files a ticket carries to SP4N-LAPOR!.
 
 Every file is checked (type by content, size, name) before anything is written; one bad
 file means nothing is recorded, and the error names that file and what to fix (exit 2).
@@ -20,6 +20,7 @@ from lapor_sync.local.attachments import (
     CheckedFile,
     attach_to_ticket,
     check_file,
+    detach_from_ticket,
 )
 from lapor_sync.local.register import RegisterError
 
@@ -71,3 +72,19 @@ def attach_command(state: CliState, ref: str, paths: tuple[str, ...]) -> None:
         f"{len(added)} lampiran untuk {ref.strip()} dicatat{note}; "
         "akan diunggah ke SP4N-LAPOR! pada push berikutnya."
     )
+
+
+@click.command("detach")
+@click.argument("ref")
+@click.argument("number", type=click.IntRange(min=1))
+@pass_state
+@handle_errors
+def detach_command(state: CliState, ref: str, number: int) -> None:
+    """Take attachment NUMBER (as 'local show REF' lists them) off ticket REF before it is
+    pushed; e.g. to replace a file SP4N-LAPOR! refused, then 'lapor-sync outbox retry'."""
+    with state.app(existing=True) as app:
+        try:
+            detach_from_ticket(app.db, ref.strip(), number, app.attachments_folder)
+        except RegisterError as exc:
+            fail(f"error: {exc}", 1)
+    click.echo(f"Lampiran {number} dilepas dari {ref.strip()}.")

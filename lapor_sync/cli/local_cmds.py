@@ -17,7 +17,12 @@ import click
 import sqlite_utils
 
 from lapor_sync.cli.common import CliState, fail, handle_errors, pass_state
-from lapor_sync.cli.local_attach import ATTACH_HELP, attach_command, checked_files
+from lapor_sync.cli.local_attach import (
+    ATTACH_HELP,
+    attach_command,
+    checked_files,
+    detach_command,
+)
 from lapor_sync.cli.local_edit import edit_command
 from lapor_sync.cli.local_form import FORM, ask, fill_in
 from lapor_sync.config import Settings
@@ -31,7 +36,7 @@ from lapor_sync.glossary import (
     state_label,
     yes_no,
 )
-from lapor_sync.local.attachments import add_ticket_with_files
+from lapor_sync.local.attachments import add_ticket_with_files, summary_line
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_import import CsvImportError, import_csv
 from lapor_sync.local.intake import (
@@ -428,6 +433,7 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
                 [ticket["id"]],
             )
         )
+        attached = summary_line(app.db, int(ticket["id"]), with_names=with_personal_data)
     opd = settings.opd_by_code(ticket["opd_code"]) if ticket["opd_code"] else None
     # Rahasia on either side counts, as in the reports.
     secret = bool(ticket["is_secret"]) or bool(remote and remote[0])
@@ -461,6 +467,7 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
     else:
         lines.append(("SP4N-LAPOR!", "belum tertaut (belum terkirim)"))
     lines.append(("Tindak lanjut", f"{followups[0]} ({followups[1] or 0} dari OPD lokal)"))
+    lines.append(("Lampiran", attached))
     if with_personal_data:
         lines += [
             ("Nama pelapor", ticket["reporter_name"] or "-"),
@@ -489,3 +496,4 @@ def show_command(state: CliState, ref: str, with_personal_data: bool) -> None:
 
 local_group.add_command(edit_command)
 local_group.add_command(attach_command)
+local_group.add_command(detach_command)

@@ -65,8 +65,10 @@ from lapor_sync.domain import (
     ListQuery,
     NewComplaint,
     NewFollowUp,
+    NewUpload,
     Page,
     ReplyTemplate,
+    Uploaded,
 )
 from lapor_sync.errors import (
     AmbiguousWriteError,
@@ -77,6 +79,7 @@ from lapor_sync.errors import (
     StoppingError,
 )
 from lapor_sync.lapor import envelope as answers
+from lapor_sync.lapor import files as file_wire
 from lapor_sync.lapor import wire
 from lapor_sync.lapor.auth import (
     TOKEN_ENDPOINT,
@@ -420,6 +423,15 @@ class LaporClient:
             "followup_add", lambda: wire.created_followup_id(envelope)
         )
 
+    def upload_attachment(self, upload: NewUpload) -> Uploaded:
+        """Upload one file (multipart, before the create that refers to it)."""
+        envelope = self._write(
+            "upload", self._path("upload"), {}, "multipart", file_wire.upload_parts(upload)
+        )
+        return self._ambiguous_if_unreadable(
+            "upload", lambda: file_wire.uploaded_from_wire(envelope)
+        )
+
     def forward(self, forward: Forward) -> None:
         path = self._path("forward", forward.complaint_id)
         self._write("forward", path, wire.forward_to_wire(forward))
@@ -455,12 +467,19 @@ class LaporClient:
         return self._options.profile.path(endpoint, record_id)
 
     def _write(
-        self, endpoint: str, path: str, body: dict[str, Any], encoding: Encoding = "json"
+        self,
+        endpoint: str,
+        path: str,
+        body: dict[str, Any],
+        encoding: Encoding = "json",
+        parts: Files = (),
     ) -> dict[str, Any]:
-        """Send once. Raises RetryableRemoteError only when the server surely did not apply it."""
+        """Send once. Raises RetryableRemoteError only when the server surely did not apply it.
+
+        ``parts`` (file parts) go with a multipart body after its fields."""
         if encoding == "multipart":
             status, raw, retry_after = self._send(
-                "POST", endpoint, path, files=form_fields(body)
+                "POST", endpoint, path, files=[*form_fields(body), *parts]
             )
         else:
             status, raw, retry_after = self._send("POST", endpoint, path, json_body=body)

@@ -2,7 +2,7 @@
 
 :class:`Remote` is exactly what the sync (sync/*.py, the daemon's jobs, app.py) uses of
 an SP4N-LAPOR! account: the reads (complaint list, detail, follow-ups, masters), the
-writes (create, follow-up, forward), the request counters the pull and the metrics read,
+writes (upload, create, follow-up, forward), the request counters the pull and the metrics read,
 the rate budget the pull's ETA reads, and ``close``. Implementations:
 
 - :class:`lapor_sync.lapor.client.LaporClient` — HTTP, the production remote;
@@ -29,7 +29,9 @@ from lapor_sync.domain import (
     ListQuery,
     NewComplaint,
     NewFollowUp,
+    NewUpload,
     ReplyTemplate,
+    Uploaded,
 )
 
 if TYPE_CHECKING:
@@ -75,6 +77,8 @@ class Remote(Protocol):
     def create_complaint(self, new: NewComplaint) -> CreatedComplaint: ...
 
     def add_followup(self, new: NewFollowUp) -> str: ...
+
+    def upload_attachment(self, upload: NewUpload) -> Uploaded: ...
 
     def forward(self, forward: Forward) -> None: ...
 

@@ -45,6 +45,7 @@ from lapor_sync.errors import (
     InvalidRecordError,
     RetryableRemoteError,
 )
+from lapor_sync.lapor.files import attachments_from_wire, create_references
 from lapor_sync.timeutil import WIB
 
 WIRE_TIMESTAMP = "%d-%m-%Y %H:%M:%S"
@@ -232,6 +233,7 @@ class WireDetail(WireSummary):
     date_of_incident: WireDate = None
     reporter: WireReporter | None = None
     status_logs: list[WireStatusLog] = []
+    attachments: list[Any] | None = None
 
 
 class WireFollowUp(_WireModel):
@@ -264,6 +266,7 @@ class WireFollowUp(_WireModel):
             rating=self.rating,
             attachment_count=len(self.attachments or ()),
             created_at=self.created_at,
+            attachments=attachments_from_wire(self.attachments),
         )
 
 
@@ -341,6 +344,7 @@ def detail_from_wire(results: Mapping[str, Any]) -> ComplaintDetail:
             )
             for d in logs
         ),
+        attachments=attachments_from_wire(wire.attachments),
     )
 
 
@@ -404,6 +408,7 @@ def complaint_to_wire(new: NewComplaint) -> dict[str, Any]:
         "is_anonymous": _flag(new.is_anonymous),
         "is_secret": _flag(new.is_secret),
         "tags_raw": " ".join(f"#{tag}" for tag in new.tags),
+        **create_references(new.image_ids, new.doc_ids),
     }
     if new.reporter is not None:
         body["nameUser"] = new.reporter.name

@@ -330,3 +330,47 @@ def attach_to_ticket(
                 "a complaint's create, so they cannot be added any more"
             )
         return _add_rows(db, int(ticket["id"]), distinct(files), stamp)
+
+
+def detach_from_ticket(
+    db: sqlite_utils.Database, ref: str, position: int, folder: Path
+) -> dict[str, object]:
+    """Take attachment number ``position`` (1 = first added) off a ticket whose create has
+    not gone; its bytes go too unless another row names them. Returns the removed row."""
+    with transaction(db):
+        ticket = register_rows.ticket_by_ref(db, ref)
+        if ticket is None:
+            raise RegisterError(f"no ticket with reference {ref}")
+        rows = attachment_rows.of_ticket(db, int(ticket["id"]))
+        if not 1 <= position <= len(rows):
+            raise RegisterError(
+                f"{ref} has {len(rows)} attachment(s); give a number from 1 to {len(rows)}"
+                if rows
+                else f"{ref} has no attachments"
+            )
+        if outbox_rows.create_may_have_gone(db, int(ticket["id"])):
+            raise RegisterError(
+                f"{ref} is already on SP4N-LAPOR! (or being sent): its attachments went with "
+                "the create and cannot be taken back here"
+            )
+        row = rows[position - 1]
+        attachment_rows.remove_local(db, int(ticket["id"]), int(row["id"]))
+        in_use = attachment_rows.hash_in_use(db, str(row["sha256"]))
+    if not in_use:
+        with contextlib.suppress(OSError):
+            stored_path(folder, str(row["sha256"])).unlink()
+    return row
+
+
+def summary_line(db: sqlite_utils.Database, ticket_id: int, *, with_names: bool) -> str:
+    """A ticket's attachments in one line for ``local show`` (names only on request:
+    a file name may identify a person)."""
+    rows = attachment_rows.of_ticket(db, ticket_id)
+    if not rows:
+        return "(tidak ada)"
+    uploaded = sum(1 for r in rows if r["upload_id"] is not None)
+    parts = [
+        f"{i}. {r['file_name'] if with_names else r['media_type']} ({_mib(int(r['size']))})"
+        for i, r in enumerate(rows, start=1)
+    ]
+    return f"{len(rows)}, {uploaded} terunggah: " + "; ".join(parts)

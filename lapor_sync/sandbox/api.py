@@ -15,6 +15,9 @@ Choices where the contract leaves room (documented for the connector's authors):
   and ``top`` shapes); follow-up add answers 201; reject answers 200.
 - Reject needs the complaint to be held in the account's scope (else 403), and a target
   outside it (else 422).
+- Upload (``complaints/complaint/file``) answers 200 with the new ids in ``images`` or
+  ``docs`` (sandbox/uploads.py); a create names them in ``images``/``docs``: known ones
+  are attached, unknown ones ignored — or a 422 in strict mode.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/complaints/(\d+)/complaint"), "detail"),
     ("GET", re.compile(r"/complaints/(\d+)/followups"), "followups"),
     ("GET", re.compile(r"/masters/(institutions/external|categories|templates)"), "masters"),
+    ("POST", re.compile(r"/complaints/complaint/file"), "upload"),
     ("POST", re.compile(r"/complaints/complaint(?:-lmw)?"), "create"),
     ("POST", re.compile(r"/complaints/followup/add"), "followup_add"),
     ("POST", re.compile(r"/complaints/process/(\d+)/reject"), "reject"),
@@ -314,10 +318,16 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
         f.error("emailUser", "Format emailUser tidak valid.")
     if req.contract.strict:
         _strict_create(f, channel, classification, category, location, target)
+    images, docs = _upload_ids(f, "images"), _upload_ids(f, "docs")
     if f.errors or title is None or content is None or channel is None:
         return invalid(f.errors)
     reporter = ReporterRecord(name, phone, email) if (name or phone or email) else None
+    account = req.account.institution_id
     with world.lock:
+        if req.contract.strict:
+            unknown = world.uploads.unknown(account, images, docs)
+            if unknown:
+                return invalid({"images" if images else "docs": unknown})
         cid = world.add_complaint(
             title, content, channel=channel, category_id=category,
             classification_id=classification, location_id=location,
@@ -325,7 +335,9 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
             tags=tags_raw.split(), reporter=reporter, created_by=req.account.institution_id,
             disposition_id=target,
         )
-        tracking = world.record(cid).tracking_id
+        record = world.record(cid)
+        record.attachments = world.uploads.attach(cid, account, images + docs)
+        tracking = record.tracking_id
         shape = world.next_create_shape()
     message = "Laporan berhasil dibuat."
     if shape == "results":
@@ -335,6 +347,35 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
                                  "data": {"complaint_id": cid, "tracking_id": tracking}})
     return ApiResponse(201, {"success": True, "message": message, "results": {},
                              "complaint_id": cid, "tracking_id": tracking})
+
+
+def _upload_ids(f: _Fields, name: str) -> list[int]:
+    """``images``/``docs``: a list of upload ids (JSON list, or a form's repeated field)."""
+    value = f.source.get(name)
+    if value in (None, "", []):
+        return []
+    items = value if isinstance(value, list) else [value]
+    ids: list[int] = []
+    for item in items:
+        if isinstance(item, bool) or not (
+            isinstance(item, int) or (isinstance(item, str) and item.strip().isdigit())
+        ):
+            f.error(name, f"Kolom {name} harus berupa daftar id lampiran.")
+            return []
+        ids.append(int(item))
+    return ids
+
+
+def _upload(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
+    """Files first (sandbox/uploads.py): their ids, for a create to refer to."""
+    body = decode_body(req.content_type, req.body)
+    if body.fields is None or not req.contract.accepts_encoding("upload", body.encoding):
+        return invalid({"attachments": ["Berkas harus dikirim sebagai multipart/form-data."]})
+    with world.lock:
+        answer = world.uploads.accept(req.account.institution_id, body.files)
+    if "errors" in answer:
+        return invalid(answer["errors"])
+    return ok(answer, "Berkas berhasil diunggah.")
 
 
 def _strict_create(f: _Fields, channel: int | None, classification: int | None,
@@ -417,7 +458,7 @@ def _reject(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
 
 _HANDLERS = {
     "list": _list, "detail": _detail, "followups": _followups, "masters": _masters,
-    "create": _create, "followup_add": _followup_add, "reject": _reject,
+    "create": _create, "followup_add": _followup_add, "reject": _reject, "upload": _upload,
 }
 
 

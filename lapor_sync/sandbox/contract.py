@@ -38,6 +38,8 @@ class SandboxContract:
         return path.strip("/") == PROFILES[self.profile].paths["create"]
 
     def accepts_encoding(self, kind: str, encoding: str) -> bool:
+        if kind == "upload":
+            return encoding == "multipart"  # a file travels only in a form, in every profile
         if self.profile is None:
             return True
         attribute = _WRITE_ENCODING.get(kind)

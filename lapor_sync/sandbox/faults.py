@@ -1,7 +1,7 @@
 """Fault injection: what the sandbox does wrong, per request kind, on request.
 
 Kinds: ``list``, ``detail``, ``followups``, ``masters``, ``create``, ``followup_add``,
-``reject``; ``"*"`` is the fallback for a kind without its own spec or script.
+``reject``, ``upload``; ``"*"`` is the fallback for a kind without its own spec or script.
 
 For every request the server asks ``decide(kind, arg)`` once and gets a ``Decision``
 (``arg`` is the complaint id in the path, when there is one). A standing step
@@ -43,9 +43,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 REQUEST_KINDS: tuple[str, ...] = (
-    "list", "detail", "followups", "masters", "create", "followup_add", "reject",
+    "list", "detail", "followups", "masters", "create", "followup_add", "reject", "upload",
 )
-WRITE_KINDS: frozenset[str] = frozenset({"create", "followup_add", "reject"})
+WRITE_KINDS: frozenset[str] = frozenset({"create", "followup_add", "reject", "upload"})
 GARBAGE_KINDS: tuple[str, ...] = (
     "html",                 # HTTP 200 with an HTML page
     "truncated",            # JSON cut in the middle

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -107,6 +108,7 @@ class Complaint:
     last_reply_at: datetime | None = None
     closure_anchor: datetime | None = None  # last instansi follow-up with no reply since
     search_text: str = ""
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # uploads it refers to
 
     def __repr__(self) -> str:
         return f"Complaint(id={self.id}, status={self.status_code!r})"

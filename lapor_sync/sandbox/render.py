@@ -86,6 +86,7 @@ def detail(c: Complaint, status: tuple[str, str]) -> dict[str, Any]:
              "timestamp": fmt_ts(s.at)}
             for s in c.status_logs
         ],
+        "attachments": [dict(a) for a in c.attachments],
     })
     return data
 

@@ -45,6 +45,7 @@ from lapor_sync.sandbox.records import (
     Complaint,
 )
 from lapor_sync.sandbox.stats import Stats
+from lapor_sync.sandbox.uploads import UploadStore
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.timeutil import WIB, wib_date
 
@@ -86,6 +87,7 @@ class SandboxWorld(ComplaintLifecycle):
         self.gateway = SandboxGateway()  # credential header names and OAuth2 tokens
         self.contract = SandboxContract()  # which profile's paths and encodings it accepts
         self.directory = InstitutionDirectory()  # the institution list it serves
+        self.uploads = UploadStore()  # files uploaded before a create (sandbox/uploads.py)
         self._create_shape = create_response_shape
         self._rotation = 0
         self._now = _aware(start)

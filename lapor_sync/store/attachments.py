@@ -90,13 +90,19 @@ def hash_in_use(db: sqlite_utils.Database, sha256: str) -> bool:
 
 
 def set_uploaded(
-    db: sqlite_utils.Database, attachment_id: int, account: str, upload_id: str, stamp: str
+    db: sqlite_utils.Database,
+    attachment_id: int,
+    account: str,
+    upload_id: str,
+    kind: str,
+    stamp: str,
 ) -> None:
-    """Record the upload's id; a row that has one already keeps it (never replaced)."""
+    """Record the upload's id and the list SP4N-LAPOR! answered it in (``kind``, what the
+    create refers to it by); a row that has an id already keeps it (never replaced)."""
     db.execute(
-        "UPDATE local_attachments SET upload_account = ?, upload_id = ?, uploaded_at = ? "
-        "WHERE id = ? AND upload_id IS NULL",
-        [account, upload_id, stamp, attachment_id],
+        "UPDATE local_attachments SET upload_account = ?, upload_id = ?, kind = ?, "
+        "uploaded_at = ? WHERE id = ? AND upload_id IS NULL",
+        [account, upload_id, kind, stamp, attachment_id],
     )
 
 

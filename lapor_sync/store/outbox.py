@@ -131,10 +131,19 @@ def schedule_retry(
     )
 
 
-def mark_dead(db: sqlite_utils.Database, row_id: int, reason: str, stamp: str) -> None:
+def mark_dead(
+    db: sqlite_utils.Database,
+    row_id: int,
+    reason: str,
+    stamp: str,
+    *,
+    ambiguous: bool | None = None,
+) -> None:
+    """``ambiguous`` given: the attempt proved nothing was sent (set it back to that)."""
     db.execute(
-        "UPDATE outbox SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
-        [reason, stamp, row_id],
+        "UPDATE outbox SET state = 'dead', last_error = ?, updated_at = ?, "
+        "ambiguous = coalesce(?, ambiguous) WHERE id = ?",
+        [reason, stamp, None if ambiguous is None else int(ambiguous), row_id],
     )
 
 

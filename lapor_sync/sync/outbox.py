@@ -17,6 +17,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -44,6 +45,9 @@ class PushPolicy:
     backoff_initial: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(hours=1)
     create: CreateDefaults = field(default_factory=CreateDefaults)
+    # Attachments (sync/uploads.py): where their bytes are, and the per-file limit.
+    attachments_folder: Path | None = None
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -301,9 +305,12 @@ def finish_dead(
     now: datetime,
     run_id: int | None,
     reason: str,
+    *,
+    ambiguous: bool | None = None,
 ) -> None:
+    """The row is dead; ``ambiguous`` given when this attempt proved nothing was sent."""
     with transaction(db):
-        outbox_rows.mark_dead(db, int(row["id"]), reason, to_db(now))
+        outbox_rows.mark_dead(db, int(row["id"]), reason, to_db(now), ambiguous=ambiguous)
         detail = {"kind": row["kind"], "outbox_id": row["id"], "reason": reason}
         _event(db, EventKind.PUSH_DEAD, row, now, detail, run_id)
 

@@ -21,7 +21,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Any
 
@@ -48,6 +48,7 @@ from lapor_sync.sync.outbox import (
     retry_rows,
 )
 from lapor_sync.sync.pull import EPOCH
+from lapor_sync.sync.uploads import UploadRefused, upload_attachments
 from lapor_sync.timeutil import Clock, now_wib
 
 __all__ = ["PushPolicy", "PushSummary", "Pusher", "recover_interrupted", "retry_rows"]
@@ -165,6 +166,10 @@ class Pusher:
             self._after_claim(int(row["id"]))
         try:
             sent, recovered = self._deliver(client, prepared)
+        except UploadRefused as exc:  # an attachment cannot go: neither can the create
+            with self._lock:
+                self._dead(row, str(exc), ambiguous=bool(row["ambiguous"]))
+            return False
         except AuthError:
             with self._lock:
                 self._again(row, "pending", "credentials refused (HTTP 401)")
@@ -199,10 +204,32 @@ class Pusher:
             found = self._look_up(client, prepared)
             if found is not None:
                 return found, True
+        if isinstance(prepared.payload, NewComplaint):
+            prepared = self._with_uploads(client, prepared, prepared.payload)
         sent = self._send(client, prepared)
         if self._after_send:
             self._after_send(int(prepared.row["id"]))
         return sent, False
+
+    def _with_uploads(
+        self, client: Remote, prepared: Prepared, payload: NewComplaint
+    ) -> Prepared:
+        """Upload the ticket's files not uploaded yet (sync/uploads.py); the create then
+        refers to every file's id."""
+        ids = upload_attachments(
+            self._db,
+            self._lock,
+            client,
+            ticket_id=int(prepared.row["ticket_id"]),
+            ref=str(prepared.row["ref"]),
+            account=prepared.account,
+            folder=self._policy.attachments_folder,
+            max_bytes=self._policy.attachment_max_bytes,
+            clock=self._clock,
+        )
+        if not (ids.images or ids.docs):
+            return prepared
+        return replace(prepared, payload=replace(payload, image_ids=ids.images, doc_ids=ids.docs))
 
     @staticmethod
     def _send(client: Remote, prepared: Prepared) -> Sent:
@@ -276,6 +303,10 @@ class Pusher:
         if not still_alive:
             self.summary.dead += 1
 
-    def _dead(self, row: Mapping[str, Any], reason: str) -> None:
+    def _dead(
+        self, row: Mapping[str, Any], reason: str, *, ambiguous: bool | None = None
+    ) -> None:
         self.summary.dead += 1
-        outbox.finish_dead(self._db, row, self._clock(), self._run_id, reason)
+        outbox.finish_dead(
+            self._db, row, self._clock(), self._run_id, reason, ambiguous=ambiguous
+        )
