@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import requests
 import sqlite_utils
 
 from lapor_sync.config import Settings
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.lapor.auth import HeaderNames, OAuth2Options
 from lapor_sync.lapor.client import ClientOptions, LaporClient, RequestHook
+from lapor_sync.lapor.download import DownloadOptions, fetch_file
 from lapor_sync.lapor.pacing import RequestSlots
 from lapor_sync.lapor.remote import Remote
 from lapor_sync.local.attachments import folder_of as attachments_folder_of
@@ -39,6 +41,7 @@ from lapor_sync.sla.stages import as_rules
 from lapor_sync.store.db import StoreError, open_database, reopenable_path
 from lapor_sync.store.journal import EventKind, finish_run, record_event, start_run
 from lapor_sync.sync.adopt import AdoptSummary, adopt
+from lapor_sync.sync.downloads import DownloadSummary, download_attachments
 from lapor_sync.sync.dryrun import PassSetup
 from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
 from lapor_sync.sync.push import Pusher, PushPolicy, PushSummary
@@ -243,6 +246,35 @@ def pull_account(
         summary = puller.run(since=since)
         finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
     log_run_summary(log, "pull", run_id=run_id, **summary.figures())
+    if settings.pull.download_attachments:
+        download_pulled_attachments(app, account)
+    return summary
+
+
+def download_pulled_attachments(app: App, account: str) -> DownloadSummary:
+    """``pull.download_attachments``: the bytes of what the pull listed (sync/downloads.py)."""
+    http = app.settings.http
+    options = DownloadOptions(
+        connect_timeout=http.connect_timeout,
+        read_timeout=http.read_timeout,
+        ca_bundle=str(http.ca_bundle) if http.ca_bundle else None,
+        user_agent=http.user_agent,
+    )
+    with requests.Session() as session:
+        summary = download_attachments(
+            app.db,
+            account,
+            lambda url, limit: fetch_file(session, url, limit, options),
+            folder=app.attachments_folder,
+            max_bytes=app.settings.local.attachment_max_mib * 1024 * 1024,
+            clock=app.clock,
+        )
+    log.info(
+        "attachments_downloaded",
+        account=account,
+        downloaded=summary.downloaded,
+        failed=summary.failed,
+    )
     return summary
 
 

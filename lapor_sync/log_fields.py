@@ -80,6 +80,7 @@ ALLOWED_FIELDS: Final[frozenset[str]] = frozenset(
         "overdue",
         "near_due",
         "failed",
+        "downloaded",
         "skipped",
         "count",
         "total",

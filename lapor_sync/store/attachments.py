@@ -21,21 +21,11 @@ Names and URLs are personal data as far as logs go: nothing here logs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-
-@dataclass(frozen=True)
-class RemoteAttachment:
-    """One attachment as SP4N-LAPOR! lists it (every field may be missing)."""
-
-    file_name: str | None
-    media_type: str | None
-    size: int | None
-    url: str | None
-
+from lapor_sync.domain import Attachment
 
 # --- local ---------------------------------------------------------------------------------
 
@@ -114,7 +104,7 @@ def replace_remote(
     account: str,
     complaint_id: str,
     followup_id: str | None,
-    attachments: Sequence[RemoteAttachment],
+    attachments: Sequence[Attachment],
     stamp: str,
 ) -> None:
     """The record's attachments as just read; a download already made is kept when the
@@ -128,6 +118,8 @@ def replace_remote(
             key,
         ).fetchall()
     }
+    if not kept and not attachments:
+        return  # the common case: nothing attached, nothing was
     db.execute(
         "DELETE FROM remote_attachments WHERE account = ? AND complaint_id = ? "
         "AND followup_id = ?",
@@ -139,7 +131,7 @@ def replace_remote(
             "INSERT INTO remote_attachments (account, complaint_id, followup_id, position, "
             "file_name, media_type, size, url, sha256, pulled_at, downloaded_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [*key, position, a.file_name, a.media_type, a.size, a.url, sha, stamp, downloaded],
+            [*key, position, a.name, a.media_type, a.size, a.url, sha, stamp, downloaded],
         )
 
 
@@ -156,14 +148,16 @@ def remote_of(
     )
 
 
-def not_downloaded(db: sqlite_utils.Database, limit: int) -> list[dict[str, Any]]:
-    """Pulled attachments with a URL whose bytes are not in the store yet."""
+def not_downloaded(
+    db: sqlite_utils.Database, account: str, limit: int
+) -> list[dict[str, Any]]:
+    """An account's pulled attachments with a URL whose bytes are not in the store yet."""
     return list(
         db.query(
-            "SELECT * FROM remote_attachments WHERE sha256 IS NULL AND url IS NOT NULL "
-            "AND url != '' ORDER BY pulled_at, account, complaint_id, followup_id, position "
-            "LIMIT ?",
-            [limit],
+            "SELECT * FROM remote_attachments WHERE account = ? AND sha256 IS NULL "
+            "AND url IS NOT NULL AND url != '' "
+            "ORDER BY pulled_at, complaint_id, followup_id, position LIMIT ?",
+            [account, limit],
         )
     )
 

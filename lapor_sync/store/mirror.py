@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.domain import ComplaintDetail, DispositionEntry, FollowUp, StatusEntry
+from lapor_sync.store import attachments as attachment_rows
 from lapor_sync.timeutil import from_db, to_db
 
 
@@ -62,7 +63,9 @@ def save_complaint(
     followups: Iterable[FollowUp],
     pulled_at: datetime,
 ) -> SaveResult:
-    """Upsert one complaint with its histories. Returns what changed."""
+    """Upsert one complaint with its histories and the attachments it and its follow-ups
+    list (metadata; store/attachments.py). Returns what changed."""
+    followups = list(followups)
     s = detail.summary
     now = to_db(pulled_at)
     previous = db.execute(
@@ -110,6 +113,11 @@ def save_complaint(
     _append_status_history(db, account, s.remote_id, detail.status_history, now)
     _append_dispositions(db, account, s.remote_id, detail.dispositions)
     added = _add_followups(db, account, followups, now)
+    attachment_rows.replace_remote(db, account, s.remote_id, None, detail.attachments, now)
+    for f in followups:
+        attachment_rows.replace_remote(
+            db, account, f.complaint_id, f.remote_id, f.attachments, now
+        )
     if previous is None:
         outcome = "new"
     elif previous[0] == row["updated_at"] and previous[1] == s.status_name:
