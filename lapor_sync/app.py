@@ -246,7 +246,7 @@ def pull_account(
         summary = puller.run(since=since)
         finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())
     log_run_summary(log, "pull", run_id=run_id, **summary.figures())
-    if settings.pull.download_attachments:
+    if app.settings.pull.download_attachments:
         download_pulled_attachments(app, account)
     return summary
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -69,10 +69,10 @@ def test_a_second_pull_shows_the_last_answer_once(make_env: Any) -> None:
 
 
 class _Files(BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
-    seen_headers: list[dict[str, str]] = []
+    files: ClassVar[dict[str, bytes]] = {}
+    seen_headers: ClassVar[list[dict[str, str]]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.seen_headers.append({k.lower(): v for k, v in self.headers.items()})
         data = self.files.get(self.path)
         if data is None:

@@ -3,7 +3,8 @@
 :class:`RehearsalRemote` wraps an account's real remote for ``sync --dry-run``. Every read
 (list, detail, follow-ups, masters) is passed through, so the rehearsal sees exactly what
 the next real pass will see. No write is ever sent: ``create_complaint``, ``add_followup``
-and ``forward`` record a :class:`NotedWrite` (what kind, to which complaint, which field
+and ``forward`` record a :class:`NotedWrite` (an ``upload_attachment`` before a create is
+only counted) (what kind, to which complaint, which field
 names — never a value) and answer as if accepted, with placeholder ids that start with
 :data:`PLACEHOLDER`, so the push code goes on exactly as after a real answer.
 
@@ -27,7 +28,9 @@ from lapor_sync.domain import (
     ListQuery,
     NewComplaint,
     NewFollowUp,
+    NewUpload,
     ReplyTemplate,
+    Uploaded,
 )
 from lapor_sync.lapor.remote import Remote, RequestCounts
 from lapor_sync.lapor.wire import fields_sent
@@ -62,6 +65,9 @@ class RehearsalRemote:
         self._lock = threading.Lock()
         self._serial = 0
         self.writes: list[NotedWrite] = []
+        # Uploads before a create are counted apart: ``writes`` holds one entry per
+        # outbox row sent (sync/dryrun.py pairs them in order).
+        self.uploads = 0
 
     def __repr__(self) -> str:
         return f"RehearsalRemote({self.account!r})"
@@ -108,6 +114,13 @@ class RehearsalRemote:
 
     def forward(self, forward: Forward) -> None:
         self._note("forward", forward.complaint_id, fields_sent(forward))
+
+    def upload_attachment(self, upload: NewUpload) -> Uploaded:
+        """Not sent: a placeholder id in the list the file's type would go to."""
+        with self._lock:
+            self._serial += 1
+            self.uploads += 1
+            return Uploaded(f"{PLACEHOLDER}{self.account}-{self._serial}", upload.kind)
 
     def close(self) -> None:
         """The wrapped remote belongs to the caller, who closes it."""
