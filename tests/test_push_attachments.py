@@ -157,3 +157,18 @@ def test_strict_sandbox_refuses_a_create_naming_an_unknown_upload(make_env: Any)
     summary = push_outbox(env.app)
     assert summary.dead == 1 and env.world.find_by_tag(ref) == []
     assert "images" in outbox_row(env)["last_error"]
+
+
+def test_a_dry_run_uploads_nothing_and_shows_the_create_referring_to_files(
+    make_env: Any,
+) -> None:
+    from tests.test_sync_dry_run import dry_run
+
+    env = make_env(SandboxWorld(seed=48))
+    ref = new_ticket(env, ("foto.png", PNG), ("surat.pdf", PDF))
+    env.world.stats.reset()
+    plan = dry_run(env)
+    assert {r.method for r in env.world.stats.log()} <= {"GET"}
+    create = next(p for p in plan.pushes if p.ticket_ref == ref)
+    assert create.outcome == "send" and {"images", "docs"} <= set(create.fields)
+    assert [a["upload_id"] for a in attachments(env)] == [None, None]  # the store untouched
