@@ -1,6 +1,7 @@
 """The portal's server time on a large store, each page against a bare SQL query.
 
     .venv/bin/python scripts/bench_web.py [--tickets 100000] [--runs 60] [--with-writer]
+        [--keep DIR]  # build the store in DIR once, reuse it on later runs (while tuning)
 
 Builds the synthetic store of ``scripts/bench.py`` (100,000 linked tickets with
 dispositions, follow-ups and replies), scans its deadlines, adds an account per role and
@@ -108,6 +109,11 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--with-writer", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build the store in this folder, or reuse the one an earlier run left there",
+    )
     args = parser.parse_args()
 
     from bench import build_large_store, write_config
@@ -122,16 +128,20 @@ def main() -> int:
     from lapor_sync.web import create_app
 
     configure_logging(fmt="console", level="warning")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-web-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     settings = load_settings(write_config(tmp), env={})
     started = time.perf_counter()
-    build_large_store(settings.store.path, args.tickets)
+    users.set_hasher(__import__("argon2").PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    reused = args.keep is not None and Path(settings.store.path).exists()
+    if not reused:
+        build_large_store(settings.store.path, args.tickets)
     db = open_database(settings.store.path)
     db.conn.execute(TICKET_TRIGGER)
     scan(db, settings, settings.calendar(), now_wib())
-    users.set_hasher(__import__("argon2").PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    for name, role, opds in (("admin", Role.ADMIN, ()), ("dinkes", Role.LIAISON, ("DINKES",))):
-        add_user(db, name, role, opds, "kata-sandi-bench-1", now_wib())
+    if not reused:
+        for name, role, opds in (("admin", Role.ADMIN, ()), ("dinkes", Role.LIAISON, ("DINKES",))):
+            add_user(db, name, role, opds, "kata-sandi-bench-1", now_wib())
     rows = db.execute("SELECT count(*) FROM local_tickets").fetchone()[0]
     deadlines = db.execute("SELECT count(*) FROM deadlines").fetchone()[0]
     db.close()
@@ -142,6 +152,7 @@ def main() -> int:
                 "tickets": rows,
                 "deadline_rows": deadlines,
                 "build_s": round(time.perf_counter() - started, 1),
+                "reused": reused,
             }
         ),
         flush=True,

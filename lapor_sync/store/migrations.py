@@ -279,3 +279,18 @@ def _attachments(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0014_portal_home_indexes")
+def _portal_home_indexes(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- The portal's home counts complaints by their earliest open deadline (late, near
+        -- due): the open rows of one ticket, due order, without reading the met ones.
+        CREATE INDEX deadlines_open_ticket ON deadlines (ticket_id, due_at) WHERE met_at IS NULL;
+        -- "New since my last visit": recent rows first, with the columns of every scope
+        -- (OPD, origin) so no ticket row is read to count them.
+        CREATE INDEX local_tickets_created ON local_tickets (created_at, opd_code, origin);
+        """,
+    )

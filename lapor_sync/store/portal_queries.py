@@ -9,6 +9,7 @@ only when the rules allow it to show the reporter.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -260,29 +261,52 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
 
 
 def home_counts(
-    db: sqlite_utils.Database, scope: Scope, now: datetime, since: str | None, horizon: datetime
+    db: sqlite_utils.Database,
+    scope: Scope,
+    now: datetime,
+    since: str | None,
+    horizon: datetime,
+    *,
+    deadlines: bool = True,
 ) -> dict[str, int]:
-    """What needs me today: late, near-due, new since ``since``, open conflicts, outbox."""
+    """What needs me today: late, near-due, new since ``since``, open conflicts, outbox.
+
+    ``late``: complaints with a stage past due; ``near_due``: complaints with none past due
+    but one due by ``horizon`` (the report's and the digests' split, ``deadlines.open_counts``),
+    so the two add up to the home's work list. Each complaint is counted by its earliest
+    open deadline, read from the partial index ``deadlines_open_ticket``: one entry per open
+    row, never the met ones, and no sort. ``deadlines=False`` (a role that is not shown
+    them) leaves both at 0 and reads no deadline.
+    """
     scope_sql, params = scope.where()
     stamp, far = to_db(now), to_db(horizon)
+    late = soon = 0
+    if deadlines:
+        join = "" if scope_sql == "1" else "JOIN local_tickets t ON t.id = d.ticket_id "
+        row = db.execute(
+            "SELECT sum(first_due < ?), sum(first_due >= ?) FROM (SELECT min(d.due_at) AS "
+            f"first_due FROM deadlines d INDEXED BY deadlines_open_ticket {join}"
+            f"WHERE d.met_at IS NULL AND d.due_at <= ? AND {scope_sql} GROUP BY d.ticket_id)",
+            [stamp, stamp, far, *params],
+        ).fetchone()
+        late, soon = int(row[0] or 0), int(row[1] or 0)
+    waiting = "('pending', 'sending', 'unknown', 'dead')"  # every state but 'done'
     one = db.execute(
         "SELECT "
-        "(SELECT count(DISTINCT d.ticket_id) FROM deadlines d JOIN local_tickets t ON "
-        f" t.id = d.ticket_id WHERE d.met_at IS NULL AND d.due_at < ? AND {scope_sql}), "
-        "(SELECT count(DISTINCT d.ticket_id) FROM deadlines d JOIN local_tickets t ON "
-        " t.id = d.ticket_id WHERE d.met_at IS NULL AND d.due_at >= ? AND d.due_at <= ? "
-        f" AND {scope_sql}), "
-        f"(SELECT count(*) FROM local_tickets t WHERE t.created_at > ? AND {scope_sql}), "
+        "(SELECT count(*) FROM local_tickets t INDEXED BY local_tickets_created "
+        f" WHERE t.created_at > ? AND {scope_sql}), "
         "(SELECT count(*) FROM conflicts c JOIN local_tickets t ON t.id = c.ticket_id "
         f" WHERE c.resolved_at IS NULL AND {scope_sql}), "
         "(SELECT count(*) FROM outbox o JOIN local_tickets t ON t.id = o.ticket_id "
-        f" WHERE o.state NOT IN ('done') AND {scope_sql}), "
+        f" WHERE o.state IN {waiting} AND {scope_sql}), "
         "(SELECT count(*) FROM outbox o JOIN local_tickets t ON t.id = o.ticket_id "
         f" WHERE o.state = 'dead' AND {scope_sql})",
-        [stamp, *params, stamp, far, *params, since or "", *params, *params, *params, *params],
+        [since or "", *params, *params, *params, *params],
     ).fetchone()
-    keys = ("late", "near_due", "new", "conflicts", "outbox_waiting", "outbox_dead")
-    return {k: int(v or 0) for k, v in zip(keys, one, strict=True)}
+    keys = ("new", "conflicts", "outbox_waiting", "outbox_dead")
+    return {"late": late, "near_due": soon} | {
+        k: int(v or 0) for k, v in zip(keys, one, strict=True)
+    }
 
 
 def open_conflicts_in(db: sqlite_utils.Database, scope: Scope) -> list[dict[str, Any]]:
@@ -355,23 +379,50 @@ def recent_reports_by_text(db: sqlite_utils.Database, needle: str, since: dateti
     return [str(r[0]) for r in rows]
 
 
-def most_urgent(
-    db: sqlite_utils.Database, scope: Scope, horizon: datetime, limit: int
+def work_list(
+    db: sqlite_utils.Database, scope: Scope, horizon: datetime, complaints: int
 ) -> list[dict[str, Any]]:
-    """Open deadlines due by ``horizon`` (late first: the earliest due), for the home's work
-    list; at most ``limit``, read in due order so a large backlog costs no more."""
+    """The home's work list: at most ``complaints`` complaints with an open deadline due by
+    ``horizon``, the one due earliest first, each with *every* such stage.
+
+    Each item: ``ref``, ``opd_code``, ``title``, ``is_secret`` and ``stages`` (dicts of
+    ``stage`` and ``due_at``, earliest first). Bounded: the open deadlines are read in due
+    order only until ``complaints`` distinct complaints are found (a large backlog costs no
+    more), then the stages of those complaints are read by their key.
+    """
     scope_sql, params = scope.where()
-    return [
-        dict(r)
-        for r in db.query(
-            "SELECT t.ref, t.opd_code, d.stage, d.due_at, t.title, "
-            "max(t.is_secret, coalesce(rc.is_secret, 0)) AS is_secret "
-            "FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id "
-            "LEFT JOIN links l ON l.ticket_id = t.id "
-            "LEFT JOIN remote_complaints rc ON rc.account = l.account "
-            "AND rc.remote_id = l.remote_id "
-            f"WHERE d.met_at IS NULL AND d.due_at <= ? AND t.ref IS NOT NULL AND {scope_sql} "
-            "ORDER BY d.due_at, t.id LIMIT ?",
-            [to_db(horizon), *params, limit],
-        )
-    ]
+    cursor = db.execute(
+        "SELECT d.ticket_id FROM deadlines d JOIN local_tickets t ON t.id = d.ticket_id "
+        f"WHERE d.met_at IS NULL AND d.due_at <= ? AND t.ref IS NOT NULL AND {scope_sql} "
+        "ORDER BY d.due_at, d.ticket_id",
+        [to_db(horizon), *params],
+    )
+    order: dict[int, int] = {}
+    while len(order) < complaints:
+        batch = cursor.fetchmany(max(50, complaints))
+        if not batch:
+            break
+        for (ticket_id,) in batch:
+            if len(order) < complaints:
+                order.setdefault(int(ticket_id), len(order))
+    cursor.close()
+    if not order:
+        return []
+    found: dict[int, dict[str, Any]] = {}
+    for r in db.query(
+        "SELECT t.id, t.ref, t.opd_code, t.title, d.stage, d.due_at, "
+        "max(t.is_secret, coalesce(rc.is_secret, 0)) AS is_secret "
+        "FROM json_each(:ids) j JOIN deadlines d ON d.ticket_id = j.value "
+        "JOIN local_tickets t ON t.id = d.ticket_id "
+        "LEFT JOIN links l ON l.ticket_id = t.id "
+        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
+        "WHERE +d.met_at IS NULL AND +d.due_at <= :horizon ORDER BY d.due_at, d.stage",
+        {"ids": json.dumps(list(order)), "horizon": to_db(horizon)},
+    ):
+        item = found.setdefault(
+            int(r["id"]),
+            {"ref": r["ref"], "opd_code": r["opd_code"], "title": r["title"],
+             "is_secret": r["is_secret"], "stages": []},
+        )  # fmt: skip
+        item["stages"].append({"stage": r["stage"], "due_at": r["due_at"]})
+    return [found[i] for i in sorted(found, key=order.__getitem__)]

@@ -21,7 +21,7 @@ from lapor_sync.report.html.render import render_site
 from lapor_sync.report.log_view import LogFilter, log_rows, parse_since
 from lapor_sync.report.period import parse_period
 from lapor_sync.store.db import read_snapshot
-from lapor_sync.store.portal_queries import ListFilter, complaint_list, home_counts, most_urgent
+from lapor_sync.store.portal_queries import ListFilter, complaint_list, home_counts, work_list
 from lapor_sync.store.users import Role, list_users, record_home_seen
 from lapor_sync.timeutil import WIB, from_db, to_db
 from lapor_sync.web.access import Action, scope_of
@@ -29,7 +29,7 @@ from lapor_sync.web.auth import current_user, guard
 from lapor_sync.web.context import db, portal
 
 bp = Blueprint("pages", __name__)
-WORK_SHOWN = 30
+WORK_SHOWN = 30  # complaints on the home's work list, each with all its due stages
 
 
 def near_due_horizon(now: datetime) -> datetime:
@@ -50,10 +50,13 @@ def home() -> ResponseReturnValue:
     now = ctx.clock()
     scope = scope_of(user)
     with read_snapshot(db()):
-        counts = home_counts(db(), scope, now, user.last_seen_home_at, near_due_horizon(now))
+        counts = home_counts(
+            db(), scope, now, user.last_seen_home_at, near_due_horizon(now),
+            deadlines=user.role is not Role.OPERATOR,  # the operator's home shows none
+        )  # fmt: skip
         work: list[WorkCard] = []
         if user.role in (Role.ADMIN, Role.LIAISON):
-            work = work_cards(most_urgent(db(), scope, near_due_horizon(now), WORK_SHOWN), now)
+            work = work_cards(work_list(db(), scope, near_due_horizon(now), WORK_SHOWN), now)
         recent: list[dict[str, Any]] = []
         if user.role is Role.OPERATOR:
             recent, _ = complaint_list(db(), scope, ListFilter(limit=15), now)
@@ -70,10 +73,8 @@ def home() -> ResponseReturnValue:
 
 @dataclass(frozen=True)
 class WorkRow:
-    """One card of the home's work list, named as the report's work list names them."""
+    """One late or near-due stage of a work card, named as the report's work list names it."""
 
-    ref: str
-    opd_code: str | None
     stage_label: str
     overdue: bool
     lateness: str
@@ -82,28 +83,38 @@ class WorkRow:
 
 @dataclass(frozen=True)
 class WorkCard:
-    row: WorkRow
+    """One complaint of the home's work list with every stage that is late or near due."""
+
+    ref: str
+    opd_code: str | None
     title: str
+    rows: tuple[WorkRow, ...]
+
+    @property
+    def overdue(self) -> bool:
+        return any(r.overdue for r in self.rows)
 
 
-def work_cards(rows: list[dict[str, Any]], now: datetime) -> list[WorkCard]:
-    """Working days late (or left) for the few deadlines the home shows, most late first."""
+def work_cards(items: list[dict[str, Any]], now: datetime) -> list[WorkCard]:
+    """Working days late (or left) for every stage of the complaints the home shows."""
     settings = portal().settings
     calendar, today = settings.calendar(), now.astimezone(WIB).date()
     cards = []
-    for r in rows:
-        due = from_db(r["due_at"])
-        day = due.astimezone(WIB).date()
-        if due < now:
-            days = max(1, calendar.working_days_between(day, today))
-        else:
-            days = -calendar.working_days_between(today, day)
-        row = WorkRow(
-            ref=r["ref"], opd_code=r["opd_code"],
-            stage_label=stage_label(r["stage"], settings.deadlines.settlement_days),
-            overdue=due < now, lateness=lateness_text(days), due_text=indonesian_date(day),
-        )  # fmt: skip
-        cards.append(WorkCard(row, shown_title(r["title"], bool(r["is_secret"]))))
+    for item in items:
+        rows = []
+        for stage in item["stages"]:
+            due = from_db(stage["due_at"])
+            day = due.astimezone(WIB).date()
+            if due < now:
+                days = max(1, calendar.working_days_between(day, today))
+            else:
+                days = -calendar.working_days_between(today, day)
+            rows.append(WorkRow(
+                stage_label=stage_label(stage["stage"], settings.deadlines.settlement_days),
+                overdue=due < now, lateness=lateness_text(days), due_text=indonesian_date(day),
+            ))  # fmt: skip
+        title = shown_title(item["title"], bool(item["is_secret"]))
+        cards.append(WorkCard(item["ref"], item["opd_code"], title, tuple(rows)))
     return cards
 
 

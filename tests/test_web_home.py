@@ -1,0 +1,133 @@
+"""The portal's home: its counts and its work list, against the deadlines table itself.
+
+A liaison's work card names one complaint and every stage of it that is late or near due,
+not only the most urgent one; the tiles count complaints the way the report does (late:
+a stage past due; near due: none past due, one due soon), so they add up to the list.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from lapor_sync.glossary import stage_label
+from lapor_sync.store import users as users_mod
+from lapor_sync.store.db import open_database, transaction
+from lapor_sync.store.deadlines import DeadlineRow, upsert_deadlines
+from lapor_sync.timeutil import from_db, to_db
+from lapor_sync.web import create_app
+from lapor_sync.web.pages import WORK_SHOWN
+from tests.portal_support import PASSWORD, PortalStore, build_portal_store, cheap_hasher
+
+TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CARD_RE = re.compile(r'<li class="card[^"]*">(.*?)</ul>\s*</li>', re.S)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
+    previous = users_mod.set_hasher(cheap_hasher())
+    built = build_portal_store(tmp_path_factory.mktemp("portal-home"), complaints=40)
+    # One Call Center complaint gets a second stage near due beside its late one: its card
+    # must show both (the most urgent alone hides the other deadline).
+    db = open_database(built.settings.store.path)
+    ticket_id = db.execute(
+        "SELECT id FROM local_tickets WHERE ref = ?", [built.open_ref]
+    ).fetchone()[0]
+    now = built.now()
+    with transaction(db):
+        upsert_deadlines(db, [
+            DeadlineRow(ticket_id, "reply", to_db(now - timedelta(days=1)),
+                        to_db(now + timedelta(hours=20)), None, "test", to_db(now)),
+        ])  # fmt: skip
+    db.close()
+    yield built
+    built.server.stop()
+    users_mod.set_hasher(previous)
+
+
+@pytest.fixture(scope="module")
+def app(store: PortalStore) -> Flask:
+    flask_app = create_app(store.settings, clock=store.now)
+    flask_app.testing = True
+    return flask_app
+
+
+def signed_in(app: Flask, name: str) -> FlaskClient:
+    client = app.test_client()
+    match = TOKEN_RE.search(client.get("/masuk").text)
+    assert match
+    reply = client.post(
+        "/masuk", data={"csrf_token": match.group(1), "name": name, "password": PASSWORD}
+    )
+    assert reply.status_code == 302
+    return client
+
+
+def truth(store: PortalStore, opds: tuple[str, ...] | None) -> dict[str, list[str]]:
+    """Every complaint with an open deadline due by the near-due horizon: ref -> stages."""
+    from lapor_sync.web.pages import near_due_horizon
+
+    with create_app(store.settings, clock=store.now).app_context():
+        horizon = near_due_horizon(store.now())
+    db = open_database(store.settings.store.path)
+    rows = db.execute(
+        "SELECT t.ref, t.opd_code, d.stage, d.due_at FROM deadlines d JOIN local_tickets t ON "
+        "t.id = d.ticket_id WHERE d.met_at IS NULL AND t.ref IS NOT NULL"
+    ).fetchall()
+    db.close()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for ref, opd, stage, due in rows:
+        if from_db(due) <= horizon and (opds is None or opd in opds):
+            found.setdefault(ref, []).append((due, stage))
+    return {ref: [s for _, s in sorted(v)] for ref, v in found.items()}
+
+
+def cards(page: str) -> dict[str, list[str]]:
+    """The work list as shown: complaint reference -> the stage names on its card."""
+    shown: dict[str, list[str]] = {}
+    for block in CARD_RE.findall(page):
+        ref = re.search(r'<a href="/aduan/([^"]+)">', block)
+        assert ref, block
+        stages = re.findall(r"<li[^>]*>\s*(.*?) · ", block, re.S)
+        shown[ref.group(1)] = [html.unescape(s.strip()) for s in stages]
+    return shown
+
+
+def tile(page: str, words: str) -> int:
+    match = re.search(rf"<strong>(\d+)</strong> {words}", page)
+    assert match, words
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(("account", "opds"), [("admin", None), ("penghubung.dinkes", ("DINKES",))])
+def test_every_late_and_near_due_stage_of_a_complaint_is_on_its_card(
+    app: Flask, store: PortalStore, account: str, opds: tuple[str, ...] | None
+) -> None:
+    expected = truth(store, opds)
+    assert expected, "the store has late complaints for this account"
+    page = signed_in(app, account).get("/").text
+    shown = cards(page)
+    days = store.settings.deadlines.settlement_days
+    # Each complaint once, with all its due stages, as many complaints as fit.
+    assert len(shown) == min(WORK_SHOWN, len(expected))
+    for ref, stages in shown.items():
+        assert stages == [stage_label(s, days) for s in expected[ref]], ref
+    assert store.open_ref in shown or opds is None
+    if store.open_ref in shown:
+        assert len(shown[store.open_ref]) >= 2
+    # The tiles count complaints, split late / near due, and add up to the list's total.
+    late, near = tile(page, "terlambat"), tile(page, "mendekati batas waktu")
+    assert late + near == len(expected)
+    assert f"mendekati batas waktu ({len(expected)})" in page
+
+
+def test_a_liaison_sees_no_other_opds_card(app: Flask, store: PortalStore) -> None:
+    page = signed_in(app, "penghubung.dinkes").get("/").text
+    assert store.disdik_ref not in cards(page)
+    assert set(cards(page)) <= set(truth(store, ("DINKES",)))
