@@ -25,6 +25,11 @@ Behaviour, by kind of request:
   403 ``ForbiddenError`` (this record is not ours to touch); 404 ``NotFoundError``;
   422 ``RejectedError``.
 
+Layout: this module holds the requests the sync makes (reads, writes, the probe's GET)
+and the retry policy; :mod:`lapor_sync.lapor.transport` holds one attempt — pacing, its
+bookkeeping (counters, request hook, ``Date``, ``Retry-After``) and the HTTP exchange,
+``_exchange``, the one method an in-process remote (sandbox/memory_remote.py) replaces.
+
 Invariants: credentials travel only in headers (never URLs); the session never has TLS
 verification off; no exception or log line carries a credential, a body, or a query value
 (``search`` may hold personal text).
@@ -32,16 +37,13 @@ verification off; no exception or log line carries a credential, a body, or a qu
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urljoin
 
 import requests
 import requests.utils
@@ -52,7 +54,6 @@ from tenacity import (
     retry_if_not_exception_type,
     stop_after_attempt,
 )
-from urllib3.exceptions import NewConnectionError
 
 from lapor_sync.domain import (
     Category,
@@ -72,9 +73,7 @@ from lapor_sync.domain import (
 )
 from lapor_sync.errors import (
     AmbiguousWriteError,
-    FatalRemoteError,
     InvalidRecordError,
-    RemoteError,
     RetryableRemoteError,
     StoppingError,
 )
@@ -82,54 +81,28 @@ from lapor_sync.lapor import envelope as answers
 from lapor_sync.lapor import files as file_wire
 from lapor_sync.lapor import wire
 from lapor_sync.lapor.auth import (
-    TOKEN_ENDPOINT,
     Credentials,
     HeaderNames,
     OAuth2Credentials,
-    OAuth2Options,
     StaticCredentials,
 )
-from lapor_sync.lapor.body import ACCEPT_ENCODING, UnreadableBody, read_body
-from lapor_sync.lapor.deadline import guarded_adapter, watchdog
+from lapor_sync.lapor.body import ACCEPT_ENCODING
+from lapor_sync.lapor.deadline import guarded_adapter
 from lapor_sync.lapor.pacing import RateBudget, RequestSlots
-from lapor_sync.lapor.profiles import DEFAULT_PROFILE, Encoding, Profile, form_fields, has_next
+from lapor_sync.lapor.profiles import Encoding, Profile, form_fields, has_next
+from lapor_sync.lapor.transport import (
+    ClientOptions,
+    Files,
+    HttpAttempts,
+    RequestHook,
+    RequestStats,
+)
 from lapor_sync.timeutil import WIB
 
+# ClientOptions, Files and RequestHook live in lapor/transport.py; importable from here too.
+__all__ = ["ClientOptions", "Files", "InvalidItem", "LaporClient", "ListPage", "RequestHook"]
+
 _R = TypeVar("_R")
-Files = Sequence[tuple[str, tuple[str | None, Any] | tuple[str | None, Any, str]]]
-"""Multipart parts as ``requests`` takes them: (field, (filename or None, content[, type]))."""
-
-RequestHook = Callable[[str, str, float], None]
-"""Called after every HTTP attempt with (endpoint, outcome, seconds); outcome is a status
-code as text or an error class name. Feeds metrics."""
-
-
-@dataclass(frozen=True)
-class ClientOptions:
-    """Everything a client needs. ``api_key`` and ``token`` are secrets (repr hides them).
-
-    With ``oauth2`` set, the gateway credential is an access token fetched with those
-    client credentials and ``api_key`` is unused.
-    """
-
-    base_url: str
-    api_key: str = field(repr=False)
-    token: str = field(repr=False)
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retry_attempts: int = 5
-    retry_initial_wait: float = 1.0
-    retry_max_wait: float = 30.0
-    retry_after_cap: float = 300.0
-    concurrency: int = 4
-    request_deadline: float = 120.0
-    max_requests_per_minute: float | None = None
-    ca_bundle: str | None = None
-    user_agent: str = "lapor-sync"
-    header_names: HeaderNames = field(default_factory=HeaderNames)
-    oauth2: OAuth2Options | None = None
-    profile: Profile = DEFAULT_PROFILE
-    max_answer_bytes: int = 16 * 1024 * 1024  # decoded; a larger answer is a bad answer
 
 
 @dataclass(frozen=True)
@@ -151,29 +124,7 @@ class ListPage:
     server_time: datetime | None = None
 
 
-class _RequestStats:
-    """Thread-safe counters of HTTP attempts, by endpoint."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_endpoint: dict[str, int] = {}
-        self.retries = 0
-
-    def count(self, endpoint: str) -> None:
-        with self._lock:
-            self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
-
-    def retried(self) -> None:
-        with self._lock:
-            self.retries += 1
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.by_endpoint.values())
-
-
-class LaporClient:
+class LaporClient(HttpAttempts):
     """One account's connection to SP4N-LAPOR!. Safe to share between threads."""
 
     def __init__(
@@ -204,7 +155,7 @@ class LaporClient:
         self._clock = clock
         self._on_request = on_request
         self._rng = rng or random.Random()
-        self.stats = _RequestStats()
+        self.stats = RequestStats()
         self._session = session or requests.Session()
         # One connection per worker thread, plus one for the thread that lists pages
         # while the workers download (the pull is pipelined).
@@ -242,38 +193,6 @@ class LaporClient:
             self._post_token_form,
             monotonic=monotonic,
         )
-
-    def _post_token_form(
-        self, url: str, form: Mapping[str, str], headers: Mapping[str, str]
-    ) -> tuple[int, bytes]:
-        started = time.perf_counter()
-        self.stats.count(TOKEN_ENDPOINT)
-        outcome = "error"
-        try:
-            with watchdog.guard(self._options.request_deadline, self._stop):
-                response = self._session.post(
-                    url,
-                    data=dict(form),
-                    headers=dict(headers),
-                    timeout=(self._options.connect_timeout, self._options.read_timeout),
-                    allow_redirects=False,
-                    verify=self._verify,
-                    stream=True,  # read_body: never past the size cap
-                )
-                content = read_body(response, self._options.max_answer_bytes)
-            outcome = str(response.status_code)
-            return response.status_code, content
-        except requests.RequestException as exc:
-            outcome = type(exc).__name__
-            raise
-        except UnreadableBody as exc:
-            outcome = type(exc).__name__
-            raise RetryableRemoteError(
-                f"token endpoint: {exc.reason}", endpoint=TOKEN_ENDPOINT
-            ) from None
-        finally:
-            if self._on_request is not None:
-                self._on_request(TOKEN_ENDPOINT, outcome, time.perf_counter() - started)
 
     def __repr__(self) -> str:
         return f"LaporClient(base_url={self._options.base_url!r})"
@@ -494,7 +413,7 @@ class LaporClient:
 
     # --- transport -----------------------------------------------------------------------
 
-    def _send(
+    def _send(  # the attempts themselves: lapor/transport.py (HttpAttempts)
         self,
         method: str,
         endpoint: str,
@@ -521,147 +440,3 @@ class LaporClient:
                 files=files,
             )
         return status, body, retry_after
-
-    def _send_once(
-        self,
-        method: str,
-        endpoint: str,
-        path: str,
-        headers: Mapping[str, str],
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json_body: dict[str, Any] | None = None,
-        files: Files | None = None,
-    ) -> tuple[int, bytes, float | None]:
-        url = urljoin(self._base, path)
-        if self._stop is not None and self._stop.is_set():
-            raise StoppingError(endpoint)
-        self.budget.take(endpoint)
-        with self._slots.slot(endpoint) if self._slots else contextlib.nullcontext():
-            status, body, retry_after = self._attempt(
-                method, endpoint, url, headers, params, json_body, files
-            )
-        if retry_after is not None and status in (429, 503):
-            # Every thread of this account waits it out, not only this one (up to the cap:
-            # a longer demand ends the run instead, see _wait).
-            self.budget.hold(min(retry_after, self._options.retry_after_cap))
-        return status, body, retry_after
-
-    def _attempt(
-        self,
-        method: str,
-        endpoint: str,
-        url: str,
-        headers: Mapping[str, str],
-        params: Mapping[str, str | int] | None,
-        json_body: dict[str, Any] | None,
-        files: Files | None = None,
-    ) -> tuple[int, bytes, float | None]:
-        """One HTTP exchange under the total deadline."""
-        started = time.perf_counter()
-        self.stats.count(endpoint)
-        outcome = "error"
-        try:
-            with watchdog.guard(self._options.request_deadline, self._stop) as guard:
-                try:
-                    response = self._session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json_body,
-                        files=files,
-                        headers=dict(headers),
-                        timeout=(self._options.connect_timeout, self._options.read_timeout),
-                        allow_redirects=False,
-                        verify=self._verify,
-                        stream=True,  # read_body reads and decodes it, never past the cap
-                    )
-                    body = read_body(response, self._options.max_answer_bytes)
-                except (requests.RequestException, OSError, UnreadableBody) as exc:
-                    if not guard.tripped:
-                        if isinstance(exc, UnreadableBody):
-                            # A bad answer: a read tries again; a write may have been applied.
-                            outcome = type(exc).__name__
-                            bad = RetryableRemoteError if method == "GET" else AmbiguousWriteError
-                            raise bad(
-                                exc.reason, endpoint=endpoint, status=response.status_code
-                            ) from None
-                        raise
-                    outcome = "stopped" if guard.stopped else "deadline"
-                    raise self._cut_off(method, endpoint, guard.stopped) from None
-            outcome = str(response.status_code)
-        except requests.RequestException as exc:
-            outcome = type(exc).__name__
-            raise self._transport_error(method, endpoint, exc) from None
-        finally:
-            if self._on_request is not None:
-                self._on_request(endpoint, outcome, time.perf_counter() - started)
-        retry_after = answers.parse_retry_after(response.headers.get("Retry-After"), self._clock())
-        self._answered.at = _http_date(response.headers.get("Date"))
-        return response.status_code, body, retry_after
-
-    def _cut_off(self, method: str, endpoint: str, stopped: bool) -> RemoteError:
-        """The error for a request the watchdog ended (deadline passed, or stopping)."""
-        if stopped and method == "GET":
-            return StoppingError(endpoint)
-        if stopped:
-            return AmbiguousWriteError(
-                "abandoned mid-request: lapor-sync is stopping", endpoint=endpoint
-            )
-        message = (
-            f"no complete answer within {self._options.request_deadline:g} s "
-            "(http.request_deadline)"
-        )
-        if method == "GET":
-            return RetryableRemoteError(message, endpoint=endpoint)
-        return AmbiguousWriteError(message, endpoint=endpoint)
-
-    @staticmethod
-    def _transport_error(method: str, endpoint: str, exc: requests.RequestException) -> RemoteError:
-        kind = type(exc).__name__
-        if isinstance(exc, requests.exceptions.SSLError):
-            # A certificate problem is not transient: retrying cannot fix trust.
-            return FatalRemoteError(
-                "TLS certificate not trusted; set http.ca_bundle to the right CA", endpoint=endpoint
-            )
-        never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-            isinstance(exc, requests.exceptions.ConnectionError) and _is_connect_failure(exc)
-        )
-        if method == "GET" or never_sent:
-            return RetryableRemoteError(f"connection problem ({kind})", endpoint=endpoint)
-        return AmbiguousWriteError(f"answer lost ({kind})", endpoint=endpoint)
-
-
-def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the TCP connection was never made, so no request bytes left this machine."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, NewConnectionError | ConnectionRefusedError):
-            return True
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            current = reason
-            continue
-        current = (
-            current.__cause__
-            or current.__context__
-            or (
-                current.args[0]
-                if current.args and isinstance(current.args[0], BaseException)
-                else None
-            )
-        )
-    return False
-
-
-def _http_date(value: str | None) -> datetime | None:
-    """An HTTP ``Date`` header as an aware datetime; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo is not None else None

@@ -1,12 +1,14 @@
 """``MemoryRemote``: the sandbox's world as a remote, in-process, without HTTP.
 
 It is a :class:`~lapor_sync.lapor.client.LaporClient` whose transport is replaced: where
-the client would send one HTTP attempt, :meth:`MemoryRemote._attempt` hands the same
-request (method, path, query, body bytes, credential headers) to the sandbox's own API
-layer (``api.route`` / ``api.handle``, ``render.restyle``) and returns the status and
-body bytes the server would have sent. Everything above the transport is the client's
-own code — retries, the envelope's errors, the wire conversion, ambiguous writes,
-quarantine of unreadable items, request counters — so the two cannot drift there;
+the client would send one HTTP exchange, :meth:`MemoryRemote._exchange` (the one
+overridable transport method, lapor/transport.py) hands the same request (method, path,
+query, body bytes, credential headers) to the sandbox's own API layer (``api.route`` /
+``api.handle``, ``render.restyle``) and returns the status, body bytes and headers the
+server would have sent; ``_token_exchange`` does the same for the OAuth2 token request.
+Everything else is the client's own code — pacing, the attempt's bookkeeping (counters,
+request hook, ``Date``, ``Retry-After``), retries, the envelope's errors, the wire
+conversion, ambiguous writes, quarantine of unreadable items — so the two cannot drift;
 tests/test_remote_contract.py holds both (and ``responses`` fixtures) to one contract.
 
 Fault injection (sandbox/faults.py) is obeyed in the server's order: ``refuse`` and
@@ -32,8 +34,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from lapor_sync.lapor import envelope as answers
-from lapor_sync.lapor.client import ClientOptions, Files, LaporClient, _http_date
+from lapor_sync.lapor.client import ClientOptions, LaporClient
+from lapor_sync.lapor.transport import Answer, Files
 from lapor_sync.sandbox import api, render
 from lapor_sync.sandbox.faults import Decision
 from lapor_sync.sandbox.server import GATEWAY_502, MAINTENANCE_PAGE, encode_json
@@ -62,7 +64,7 @@ class MemoryRemote(LaporClient):
 
     # --- the transport, replaced ----------------------------------------------------------
 
-    def _attempt(
+    def _exchange(
         self,
         method: str,
         endpoint: str,
@@ -70,42 +72,28 @@ class MemoryRemote(LaporClient):
         headers: Mapping[str, str],
         params: Mapping[str, str | int] | None,
         json_body: dict[str, Any] | None,
-        files: Files | None = None,
-    ) -> tuple[int, bytes, float | None]:
-        started = time.perf_counter()
-        self.stats.count(endpoint)
-        outcome = "error"
+        files: Files | None,
+    ) -> Answer:
+        # Encoded exactly as requests sends them: the same query string and body bytes.
+        prepared = requests.Request(
+            method, url, params=params, json=json_body, files=files, headers=dict(headers)
+        ).prepare()
+        split = urlsplit(prepared.url or "")
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        body = prepared.body or b""
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        header_map = {k.lower(): v for k, v in prepared.headers.items()}
         try:
-            # Encoded exactly as requests sends them: the same query string and body bytes.
-            prepared = requests.Request(
-                method, url, params=params, json=json_body, files=files, headers=dict(headers)
-            ).prepare()
-            split = urlsplit(prepared.url or "")
-            query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-            body = prepared.body or b""
-            raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-            header_map = {k.lower(): v for k, v in prepared.headers.items()}
-            try:
-                status, answer, retry_after = self._exchange(method, split.path, query, raw,
-                                                             header_map)
-            except _Lost:
-                outcome = "ConnectionError"
-                raise self._transport_error(
-                    method, endpoint, requests.exceptions.ConnectionError("connection lost")
-                ) from None
-            outcome = str(status)
-        finally:
-            if self._on_request is not None:
-                self._on_request(endpoint, outcome, time.perf_counter() - started)
-        self._answered.at = _http_date(
-            format_datetime(self.world.now().astimezone(UTC), usegmt=True)
-        )
-        return status, answer, answers.parse_retry_after(retry_after, self._clock())
+            status, answer, retry_after = self._serve(method, split.path, query, raw, header_map)
+        except _Lost:
+            # As a closed connection reaches the client (LaporClient._attempt decides).
+            raise requests.exceptions.ConnectionError("connection lost") from None
+        date = format_datetime(self.world.now().astimezone(UTC), usegmt=True)
+        return Answer(status, answer, retry_after, date)
 
-    def _post_token_form(
+    def _token_exchange(
         self, url: str, form: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[int, bytes]:
-        self.stats.count("token")
         status, payload = self.world.gateway.token(
             {k.lower(): v for k, v in headers.items()}, urlencode(dict(form)).encode()
         )
@@ -113,7 +101,7 @@ class MemoryRemote(LaporClient):
 
     # --- the server's answer, without the server ------------------------------------------
 
-    def _exchange(
+    def _serve(
         self, method: str, path: str, params: dict[str, str], body: bytes,
         headers: dict[str, str],
     ) -> tuple[int, bytes, str | None]:
