@@ -114,9 +114,12 @@ def test_dry_run_writes_nothing_sends_only_gets_and_predicts_the_next_pass(
     pulled = {c.change for p in plan.pulls for c in p.complaints}
     assert pulled == {"new", "changed"}
     assert [a for a in plan.adoptions if not a.echo]
-    assert [(c.ticket_ref, c.detail["kind"]) for c in plan.conflicts] == [
+    assert [(c["ticket_ref"], c["kind"]) for c in plan.conflicts] == [
         (refs["b"], "both_changed")
     ]
+    assert {(d["action"], d["ticket_ref"]) for d in plan.reconcile} >= {
+        ("apply_remote_state", refs["a"]), ("open_conflict", refs["b"])
+    }
     sends = {(p.kind, p.ticket_ref) for p in plan.pushes if p.outcome == "send"}
     assert sends == {("create_complaint", refs["c"]), ("post_followup", refs["b"])}
     create = next(p for p in plan.pushes if p.kind == "create_complaint")
@@ -147,8 +150,7 @@ def test_dry_run_writes_nothing_sends_only_gets_and_predicts_the_next_pass(
         "JOIN local_tickets t ON t.id = c.ticket_id WHERE c.resolved_at IS NULL"
     ).fetchall()
     assert conflicts == [
-        (c.ticket_ref, c.detail["kind"], c.detail["lapor_value"], c.detail["local_value"])
-        for c in plan.conflicts
+        (c["ticket_ref"], c["kind"], c["lapor_value"], c["local_value"]) for c in plan.conflicts
     ]
     outbox_before = dict(app.db.execute("SELECT id, state FROM outbox"))
     push_outbox(app)
@@ -168,13 +170,17 @@ def test_dry_run_writes_nothing_sends_only_gets_and_predicts_the_next_pass(
         if r[0] in ("overdue", "near_due")
     )
     assert flagged == sorted((f["kind"], f["ticket_ref"], f["stage"]) for f in plan.flags)
+    # each decision that the reconciliation log records, and nothing else
     reconciled = [
-        (str(r[0]), r[1], json.loads(r[3]))
-        for r in logged
-        if r[0] in ("status_changed", "local_changed", "conflict") and r[2] != "lapor"
+        (str(r[0]), r[1]) for r in logged
+        if r[0] in ("local_changed", "conflict")
+        or (r[0] == "status_changed" and "to_state" in json.loads(r[3]))  # not the pull's
     ]
-    assert reconciled == [(e.kind, e.ticket_ref, e.detail) for e in plan.reconcile
-                          if e.side != "lapor"]
+    logs_as = {"apply_remote_state": "status_changed", "accept_local": "local_changed",
+               "open_conflict": "conflict"}
+    assert reconciled == [
+        (logs_as[d["action"]], d["ticket_ref"]) for d in plan.reconcile if d["action"] in logs_as
+    ]
 
 
 def test_dry_run_beside_a_running_daemon_reads_the_wal_and_changes_nothing(

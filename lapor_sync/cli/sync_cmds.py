@@ -174,14 +174,13 @@ def _table(plan: Any) -> list[str]:
          f"<- {a.account} {a.complaint_id} ({a.tracking_id or '-'}), OPD {a.opd or '-'}"
          for a in plan.adoptions]
     )
-    decisions = [r for r in plan.reconcile if r.kind != "conflict"]
-    out.append(f"  decisions: {len(decisions)} state change(s)")
-    out += _limited([f"    {_decision(r)}" for r in decisions])
+    decisions = [d for d in plan.reconcile if d["action"] != "open_conflict"]
+    out.append(f"  decisions: {len(decisions)} change(s)")
+    out += _limited([f"    {_decision(d)}" for d in decisions])
     out.append(f"  conflicts to open: {len(plan.conflicts)}")
     out += _limited(
-        [f"    {c.ticket_ref or '-'} {c.detail.get('kind')}: SP4N-LAPOR! "
-         f"{c.detail.get('lapor_value')!r}, local {c.detail.get('local_value')!r}"
-         for c in plan.conflicts]
+        [f"    {c['ticket_ref'] or '-'} {c['kind']}: SP4N-LAPOR! {c['lapor_value']!r}, "
+         f"local {c['local_value']!r}" for c in plan.conflicts]
     )
     out += ["", "PUSH (outbox rows this pass would settle; field names only, no values)"]
     if plan.push_error:
@@ -208,16 +207,17 @@ def _lateness(days: int) -> str:
     return "due today" if days == 0 else f"due in {-days} working day(s)"
 
 
-def _decision(line: Any) -> str:
-    d = line.detail
-    if line.kind == "status_changed":
-        change = f"{d.get('from_state') or d.get('from_status')} -> "
-        change += f"{d.get('to_state') or d.get('to_status')}"
-        return f"{line.ticket_ref or '-'}: apply the SP4N-LAPOR! state locally ({change})"
-    if line.kind == "local_changed":
-        change = f"{d.get('from_state')} -> {d.get('to_state')}"
-        return f"{line.ticket_ref or '-'}: keep the local state ({change})"
-    return f"{line.ticket_ref or '-'}: {line.kind}"
+def _decision(d: dict[str, Any]) -> str:
+    ref = d["ticket_ref"] or "-"
+    if d["action"] == "apply_remote_state":
+        return f"{ref}: apply the SP4N-LAPOR! state locally ({d['from_state']} -> {d['to_state']})"
+    if d["action"] == "accept_local":
+        return f"{ref}: keep the local change ({d['from_state']} -> {d['to_state']})"
+    if d["action"] == "agree":
+        return f"{ref}: both sides moved to {d['state']}: recorded as agreed"
+    if d["action"] == "close_unknown_status":
+        return f"{ref}: the status map now knows the status: its conflicts close"
+    return f"{ref}: {d['action']}"
 
 
 def _push_line(p: Any) -> str:

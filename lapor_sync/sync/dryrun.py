@@ -6,10 +6,11 @@ preview — in the order of ``sync --once`` on an in-memory copy of the store
 :class:`~lapor_sync.sync.rehearsal.RehearsalRemote`: reads reach SP4N-LAPOR! (GET only),
 writes are noted and answered with placeholders. What the pass would do is then read off
 the copy: the complaints the pull stored or changed, the cursor it moved, the tickets
-adoption created or linked, the reconciliation log lines reconcile and push wrote there,
-the outbox rows push settled and the writes it would have sent, the deadline events the
-scan would log. Because it is the same code on the same data, the prediction is what the
-next real pass does, as long as neither side changes in between.
+adoption created or linked, the outbox rows push settled and the writes it would have
+sent. Reconcile's decisions come from its own read-only plan (``plan_reconcile``) on the
+copy as the pull and adoption left it, and the deadline events from ``preview_scan``.
+Because it is the same code on the same data, the prediction is what the next real pass
+does, as long as neither side changes in between.
 
 Invariants: the store is never written (only its in-memory copy is); no write request
 reaches SP4N-LAPOR!; nothing in a :class:`PassPlan` is personal data — ids, references,
@@ -19,8 +20,9 @@ tracking ids, statuses, OPD codes, field *names* and program-written reasons onl
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +40,8 @@ from lapor_sync.sync.adopt import AdoptSummary, adopt
 from lapor_sync.sync.outbox import PushPolicy
 from lapor_sync.sync.pull import Puller, PullOptions
 from lapor_sync.sync.push import Pusher
-from lapor_sync.sync.reconcile import ReconcileRules, reconcile
+from lapor_sync.sync.reconcile import ReconcileRules, plan_reconcile, reconcile
+from lapor_sync.sync.reconcile_rules import Action, KeepBase, Waiting
 from lapor_sync.sync.rehearsal import NotedWrite, RehearsalRemote
 from lapor_sync.timeutil import Clock, to_db
 
@@ -60,20 +63,6 @@ class PassSetup:
     deadline_rules: DeadlineRules
     calendar: WorkingCalendar
     examples: int = 500  # deadline events listed one by one (all are counted)
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """A line the pass would add to the reconciliation log (``events``)."""
-
-    kind: str
-    account: str | None
-    opd: str | None
-    complaint_id: str | None
-    tracking_id: str | None
-    ticket_ref: str | None
-    side: str | None
-    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -121,7 +110,7 @@ class PassPlan:
     at: str
     pulls: list[AccountPull] = field(default_factory=list)
     adoptions: list[Adoption] = field(default_factory=list)
-    reconcile: list[LogLine] = field(default_factory=list)
+    reconcile: list[dict[str, Any]] = field(default_factory=list)  # decisions, as actions
     reconcile_figures: dict[str, int] = field(default_factory=dict)
     reconcile_error: str | None = None
     pushes: list[PlannedPush] = field(default_factory=list)
@@ -132,8 +121,8 @@ class PassPlan:
     flags_listed_all: bool = True
 
     @property
-    def conflicts(self) -> list[LogLine]:
-        return [line for line in self.reconcile if line.kind == "conflict"]
+    def conflicts(self) -> list[dict[str, Any]]:
+        return [d for d in self.reconcile if d["action"] == "open_conflict"]
 
     def for_accounts(self, accounts: Iterable[str]) -> PassPlan:
         """Only what concerns these accounts (their pulls, tickets, pushes, deadlines)."""
@@ -142,7 +131,7 @@ class PassPlan:
             at=self.at,
             pulls=[p for p in self.pulls if p.account in keep],
             adoptions=[a for a in self.adoptions if a.account in keep],
-            reconcile=[r for r in self.reconcile if r.account in keep],
+            reconcile=[r for r in self.reconcile if r["account"] in keep],
             reconcile_figures=self.reconcile_figures,
             reconcile_error=self.reconcile_error,
             pushes=[p for p in self.pushes if p.account in keep],
@@ -155,7 +144,7 @@ class PassPlan:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out["conflicts"] = [asdict(c) for c in self.conflicts]
+        out["conflicts"] = self.conflicts
         return out
 
 
@@ -168,16 +157,20 @@ def rehearse(
     rehearsing = {name: RehearsalRemote(name, remote) for name, remote in remotes.items()}
     for name, options in setup.pulls.items():
         plan.pulls.append(_pull(db, rehearsing[name], options, setup, clock))
-    mark = _last_event(db)
     try:
         plan.adoptions = _adopt(db, setup, clock)
+        # The decisions, from reconcile's own read-only plan (sync/reconcile.py); then the
+        # pass applies them to the copy, so push and the deadlines see their outcome.
+        actions = plan_reconcile(
+            db, setup.rules, setup.state_for, mapping_key=setup.mapping_key
+        )
+        plan.reconcile = [_decision(a) for a in actions if not isinstance(a, KeepBase | Waiting)]
         summary = reconcile(
             db, setup.rules, setup.state_for, clock=clock, mapping_key=setup.mapping_key
         )
         plan.reconcile_figures = summary.figures()
     except LaporSyncError as exc:
         plan.reconcile_error = describe(exc)
-    plan.reconcile = _events_after(db, mark)
     _push(db, rehearsing, setup, clock, plan)
     _flags(db, setup, clock(), plan)
     return plan
@@ -320,6 +313,25 @@ def _flags(db: sqlite_utils.Database, setup: PassSetup, now: datetime, plan: Pas
     ]
 
 
+def _decision(action: Action) -> dict[str, Any]:
+    """An action as plain values: its name, the ticket it is about, its other fields
+    (states, status names, conflict kind; no personal data, see reconcile_rules.py)."""
+    ticket = action.ticket
+    out: dict[str, Any] = {
+        "action": re.sub(r"(?<!^)(?=[A-Z])", "_", type(action).__name__).lower(),
+        "ticket_ref": ticket.ref,
+        "account": ticket.account,
+        "opd": ticket.opd_code,
+        "complaint_id": ticket.remote_id,
+        "tracking_id": ticket.tracking_id,
+    }
+    for f in fields(action):
+        if f.name != "ticket":
+            value = getattr(action, f.name)
+            out[f.name] = value.value if hasattr(value, "value") else value
+    return out
+
+
 # --- reading the copy ------------------------------------------------------------------------
 
 
@@ -343,19 +355,3 @@ def _outbox(
         [] if ids is None else [json.dumps(sorted(ids))],
     )
     return {int(r["id"]): r for r in rows}
-
-
-def _last_event(db: sqlite_utils.Database) -> int:
-    return int(db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
-
-
-def _events_after(db: sqlite_utils.Database, mark: int) -> list[LogLine]:
-    rows = db.execute(
-        "SELECT kind, account, opd, complaint_id, tracking_id, ticket_ref, side, detail "
-        "FROM events WHERE id > ? ORDER BY id",
-        [mark],
-    ).fetchall()
-    return [
-        LogLine(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"))
-        for r in rows
-    ]
