@@ -16,6 +16,8 @@ Sections and their lower bounds (measured in the same run):
 - quiet-cycle, tie-group, rate-limit (``scripts/bench_cycles.py``): requests of a quiet
   cycle for many accounts, a tie group's cost over quiet cycles, a backfill under a rate
   budget against a gateway that enforces it.
+- first-sync (``scripts/bench_first_sync.py``): the first ``sync --once`` after a backfill
+  of ``--large`` complaints: adoption, reconciliation, push and the deadline scan.
 Each prints wall time, CPU time per complaint and peak memory (RSS of its process).
 """
 
@@ -43,6 +45,7 @@ sys.path.insert(0, str(HERE))
 
 SECTIONS = ["pull-backfill", "pull-incremental", "push", "deadlines", "report", "notify"]
 SECTIONS += ["quiet-cycle", "tie-group", "rate-limit"]  # scripts/bench_cycles.py
+SECTIONS += ["first-sync"]  # scripts/bench_first_sync.py
 ACCOUNT = "pemprov-lampung"
 
 
@@ -468,7 +471,7 @@ def main() -> None:
         "--large",
         type=int,
         default=100_000,
-        help="tickets in the store for the deadlines and report sections",
+        help="tickets in the store for the deadlines, report and first-sync sections",
     )
     parser.add_argument("--accounts", default="1,100,500", help="quiet-cycle: account counts")
     parser.add_argument("--budget", type=int, default=600, help="rate-limit: requests/minute")
@@ -489,6 +492,9 @@ def main() -> None:
             "quiet-cycle": lambda: bench_cycles.section_quiet(args),
             "tie-group": lambda: bench_cycles.section_ties(args),
             "rate-limit": lambda: bench_cycles.section_rate(args),
+            "first-sync": lambda: emit(
+                "first-sync", **__import__("bench_first_sync").section_first_sync(args)
+            ),
         }[args.section]()
         return
     passthrough = [a for a in sys.argv[1:]]
