@@ -33,7 +33,8 @@ API (stable; other modules import these names):
   :data:`ORIGIN_LABELS`, :func:`origin_label`;
 - OPDs: :data:`NO_OPD_NAME`, :data:`NO_OPD_LIAISON`, :func:`unknown_opd_text`;
 - titles and misc: :data:`SECRET_TITLE`, :func:`shown_title`, :func:`yes_no`, :func:`csv_line`;
-- the portal: :data:`ROLE_LABELS`, :data:`SHOWN_LABELS`, :data:`PASSWORD_TEXTS`.
+- the portal: :data:`ROLE_LABELS`, :data:`SHOWN_LABELS`, :data:`PASSWORD_TEXTS`,
+  :data:`ATTACHMENT_TEXTS`.
 """
 
 from __future__ import annotations
@@ -387,5 +388,30 @@ INTAKE_HINTS: Mapping[str, str] = MappingProxyType(
         "incident_received": "Contoh: 01/11/2026. Kosongkan untuk tanggal diterima.",
         "no_opd": "tanpa OPD",
         "required": "wajib",
+    }
+)
+
+
+# What an operator is told about an attachment that cannot be taken (local/attachments.py
+# builds these; the CLI shows the English twin). ``{file}`` is the name as given.
+ATTACHMENT_TEXTS: Mapping[str, str] = MappingProxyType(
+    {
+        "label": "Lampiran (foto atau dokumen)",
+        "hint": "JPEG, PNG, PDF, DOC atau DOCX; paling besar {mib} MB per berkas, paling "
+        "banyak {count} berkas. Berkas ikut dikirim ke SP4N-LAPOR! bersama pengaduan.",
+        "empty": "{file} kosong",
+        "too_large": "{file} berukuran {size}, melebihi batas {limit}: lampirkan berkas yang "
+        "lebih kecil",
+        "not_allowed": "{file} bukan berkas JPEG, PNG, PDF, DOC atau DOCX (dilihat dari "
+        "isinya, apa pun namanya): lampirkan salah satu jenis itu",
+        "wrong_extension": "{file} berisi berkas {found} tetapi namanya berakhiran {extension}: "
+        "ganti namanya menjadi …{expected}",
+        "no_extension": "(tanpa ekstensi)",
+        "not_a_file": "{file} bukan berkas biasa",
+        "missing": "{file}: berkas tidak ditemukan",
+        "unreadable": "{file} tidak dapat dibaca",
+        "too_many": "Paling banyak {count} lampiran sekaligus",
+        "choose_again": "Berkas lampiran tidak disimpan karena isian lain belum benar: pilih "
+        "lagi berkasnya sebelum mengirim.",
     }
 )

@@ -30,6 +30,7 @@ from pathlib import Path
 import sqlite_utils
 
 from lapor_sync.fsmodes import make_private_dirs, open_private
+from lapor_sync.glossary import ATTACHMENT_TEXTS as TEXTS
 from lapor_sync.local.intake import TicketInput
 from lapor_sync.local.register import RegisterError, Ticket, insert_ticket
 from lapor_sync.store import attachments as attachment_rows
@@ -124,15 +125,14 @@ def too_large(shown: str, size: int, max_bytes: int) -> AttachmentError:
     return AttachmentError(
         f"{shown} is {_mib(size)}, over the limit of {_mib(max_bytes)} "
         "(local.attachment_max_mib): attach a smaller file",
-        f"{shown} berukuran {_mib(size)}, melebihi batas {_mib(max_bytes)}: "
-        "lampirkan berkas yang lebih kecil",
+        TEXTS["too_large"].format(file=shown, size=_mib(size), limit=_mib(max_bytes)),
     )
 
 
 def check_bytes(file_name: str, data: bytes, max_bytes: int, *, shown: str) -> CheckedFile:
     """Check content already read (the portal's upload); ``shown`` names it in errors."""
     if not data:
-        raise AttachmentError(f"{shown} is empty", f"{shown} kosong")
+        raise AttachmentError(f"{shown} is empty", TEXTS["empty"].format(file=shown))
     if len(data) > max_bytes:
         raise too_large(shown, len(data), max_bytes)
     found = sniff(data)
@@ -140,16 +140,19 @@ def check_bytes(file_name: str, data: bytes, max_bytes: int, *, shown: str) -> C
         raise AttachmentError(
             f"{shown} is not a {TYPE_LIST} file (told by its content, whatever its name): "
             "attach one of those",
-            f"{shown} bukan berkas {TYPE_LIST.replace(' or ', ' atau ')} (dilihat dari "
-            "isinya, apa pun namanya): lampirkan salah satu jenis itu",
+            TEXTS["not_allowed"].format(file=shown),
         )
     extension = Path(file_name).suffix.lower()
     if extension not in found.extensions:
         raise AttachmentError(
             f"{shown} holds a {found.label} file but its name ends in "
             f"{extension or '(no extension)'}: rename it to end in {found.extensions[0]}",
-            f"{shown} berisi berkas {found.label} tetapi namanya berakhiran "
-            f"{extension or '(tanpa ekstensi)'}: ganti namanya menjadi …{found.extensions[0]}",
+            TEXTS["wrong_extension"].format(
+                file=shown,
+                found=found.label,
+                extension=extension or TEXTS["no_extension"],
+                expected=found.extensions[0],
+            ),
         )
     return CheckedFile(_clean_name(file_name), found, hashlib.sha256(data).hexdigest(), data)
 
@@ -162,7 +165,7 @@ def check_file(path: Path, max_bytes: int) -> CheckedFile:
         if not path.is_file():
             raise AttachmentError(
                 f"{shown} is not a regular file: give the path of a file",
-                f"{shown} bukan berkas biasa",
+                TEXTS["not_a_file"].format(file=shown),
             )
         if size > max_bytes:  # refused before reading it all
             raise too_large(shown, size, max_bytes)
@@ -170,11 +173,11 @@ def check_file(path: Path, max_bytes: int) -> CheckedFile:
             data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise AttachmentError(
-            f"{shown}: no such file", f"{shown}: berkas tidak ditemukan"
+            f"{shown}: no such file", TEXTS["missing"].format(file=shown)
         ) from None
     except OSError as exc:
         raise AttachmentError(
-            f"cannot read {shown}: {exc.strerror}", f"{shown} tidak dapat dibaca"
+            f"cannot read {shown}: {exc.strerror}", TEXTS["unreadable"].format(file=shown)
         ) from None
     return check_bytes(path.name, data, max_bytes, shown=shown)
 

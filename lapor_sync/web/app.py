@@ -7,7 +7,8 @@ Invariants:
   inline script (no script at all), ``frame-ancestors 'none'``, ``nosniff``, a strict
   Referrer-Policy; pages are not cached (they hold personal data);
 - the session cookie is HttpOnly, SameSite=Lax, and Secure when ``web.public_url`` is
-  https; requests over 256 KiB are refused (there are no uploads);
+  https; requests over 256 KiB are refused, except the intake form with its attachments
+  (web/intake.py);
 - errors are pages in Bahasa Indonesia, never a traceback; nothing personal is logged.
 """
 
@@ -83,6 +84,9 @@ def create_app(
     if settings.web.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = ctx
+    from lapor_sync.web.intake import raise_request_limit
+
+    app.before_request(raise_request_limit)  # before the CSRF check reads the form
     CSRFProtect(app)
     _filters(app)
     _hooks(app)

@@ -8,6 +8,12 @@ each field in Bahasa Indonesia and the form comes back filled. When the same pho
 warns and lists those complaints; the operator records it anyway with a tick — it is never
 merged silently.
 
+Attachments (up to ``MAX_FILES``) are checked on the server as ``local attach`` checks a
+file (``local.attachments``: type by content, extension, ``local.attachment_max_mib``) and
+recorded with the ticket in one transaction; a refused file refuses the whole form, with
+the reason in Bahasa Indonesia (``glossary.ATTACHMENT_TEXTS``). Only this route accepts a
+request larger than the portal's 256 KiB.
+
 The SP4N-LAPOR! create fields (classification, category, location, disposition target,
 date of incident) can be given per complaint. The form comes pre-filled with the
 ``[local.create]`` defaults and says where an empty field's value comes from (the OPD's
@@ -22,24 +28,33 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from werkzeug.datastructures import FileStorage
+from wtforms import BooleanField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from lapor_sync.config import Settings
-from lapor_sync.glossary import CHANNEL_LABELS, INTAKE_HINTS
+from lapor_sync.glossary import ATTACHMENT_TEXTS, CHANNEL_LABELS, INTAKE_HINTS
+from lapor_sync.local.attachments import (
+    AttachmentError,
+    CheckedFile,
+    add_ticket_with_files,
+    check_bytes,
+    folder_of,
+)
 from lapor_sync.local.intake import LABELS, IntakeRules, TicketInput, validate_ticket
-from lapor_sync.local.register import add_ticket
 from lapor_sync.store import masters
 from lapor_sync.store.portal_queries import recent_reports_by_phone, recent_reports_by_text
-from lapor_sync.web.access import Action
-from lapor_sync.web.auth import guard
+from lapor_sync.web.access import Action, allowed
+from lapor_sync.web.auth import guard, load_user
 from lapor_sync.web.context import db, portal
 
 bp = Blueprint("intake", __name__)
 DUPLICATE_DAYS = 20
+MAX_FILES = 5  # per form: the request may then be MAX_FILES x local.attachment_max_mib
+FORM_BYTES = 256 * 1024  # the rest of the form (as web/app.py's MAX_REQUEST_BYTES)
 NIK_RE = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 
@@ -63,6 +78,9 @@ class IntakeForm(FlaskForm):  # type: ignore[misc]
     incident_date = StringField("Tanggal kejadian", validators=[Optional()])
     received_at = StringField("Waktu diterima (WIB)")
     confirm_duplicate = BooleanField("Tetap catat sebagai laporan baru")
+    attachments = MultipleFileField(
+        ATTACHMENT_TEXTS["label"], render_kw={"accept": ".jpg,.jpeg,.png,.pdf,.doc,.docx"}
+    )
 
 
 # The intake's field names -> this form's fields (where each error is shown).
@@ -109,6 +127,36 @@ def _ticket(form: IntakeForm) -> tuple[TicketInput | None, dict[str, str]]:
         text = problem.message[:1].upper() + problem.message[1:]
         errors.setdefault(field, f"{LABELS.get(problem.field, problem.field)}: {text}.")
     return None, errors
+
+
+def raise_request_limit() -> None:
+    """Before any other hook reads the body: this form's files may make it larger than the
+    portal's usual request limit (web/app.py), up to ``MAX_FILES`` full-size files — only
+    for a signed-in account that may record complaints, so nobody else can send that much."""
+    if request.endpoint != "intake.intake":
+        return
+    load_user()
+    user = g.user
+    if user is not None and allowed(user, Action.INTAKE):
+        max_bytes = portal().settings.local.attachment_max_mib * 1024 * 1024
+        request.max_content_length = FORM_BYTES + MAX_FILES * (max_bytes + 4096)
+
+
+def _files(form: IntakeForm, max_bytes: int) -> tuple[list[CheckedFile], str | None]:
+    """The uploaded files, each checked on the server as ``local attach`` checks a file
+    (type by content, extension, size); the first refusal, in Bahasa Indonesia."""
+    given = [f for f in form.attachments.data or () if isinstance(f, FileStorage) and f.filename]
+    if len(given) > MAX_FILES:
+        return [], ATTACHMENT_TEXTS["too_many"].format(count=MAX_FILES) + "."
+    checked: list[CheckedFile] = []
+    for upload in given:
+        name = str(upload.filename)
+        data = upload.stream.read(max_bytes + 1)  # never more than the limit in memory
+        try:
+            checked.append(check_bytes(name, data, max_bytes, shown=name))
+        except AttachmentError as exc:
+            return [], exc.message[:1].upper() + exc.message[1:] + "."
+    return checked, None
 
 
 def _duplicates(ticket: TicketInput, now: datetime) -> list[str]:
@@ -185,6 +233,7 @@ def create_help(settings: Settings, conn: sqlite3.Connection) -> CreateHelp:
 @guard(Action.INTAKE)
 def intake() -> ResponseReturnValue:
     ctx = portal()
+    max_bytes = ctx.settings.local.attachment_max_mib * 1024 * 1024
     form = IntakeForm()
     form.opd.choices = [("", "— belum ditentukan —")] + [
         (o.code, f"{o.name} ({o.code})") for o in ctx.settings.opd
@@ -195,16 +244,35 @@ def intake() -> ResponseReturnValue:
         form.location.data = ctx.settings.local.create.location_id or ""
     errors: dict[str, str] = {}
     duplicates: list[str] = []
-    page = {"days": DUPLICATE_DAYS, "create": help_}
+    mib = ctx.settings.local.attachment_max_mib
+    page = {
+        "days": DUPLICATE_DAYS,
+        "create": help_,
+        "attach_hint": ATTACHMENT_TEXTS["hint"].format(mib=mib, count=MAX_FILES),
+        "choose_again": False,
+        "choose_again_text": ATTACHMENT_TEXTS["choose_again"],
+    }
     if form.validate_on_submit():
         now = ctx.clock()
         ticket, errors = _ticket(form)
-        if ticket is not None:
+        files, refused = _files(form, max_bytes)
+        if refused is not None:
+            errors["attachments"] = refused
+        elif errors and files:
+            page["choose_again"] = True  # a browser does not keep chosen files
+        if ticket is not None and not errors:
             duplicates = [] if form.confirm_duplicate.data else _duplicates(ticket, now)
             if not duplicates:
                 opd = ctx.settings.opd_by_code(ticket.opd_code) if ticket.opd_code else None
                 account = opd.account if opd else ctx.settings.default_account.name
-                created = add_ticket(db(), ticket, ctx.settings.local.reference_format, account)
+                created = add_ticket_with_files(
+                    db(),
+                    ticket,
+                    ctx.settings.local.reference_format,
+                    account,
+                    files,
+                    folder_of(ctx.settings.store.path),
+                )
                 flash(
                     f"Pengaduan {created.ref} dicatat; akan dikirim ke SP4N-LAPOR! pada "
                     "pengiriman berikutnya."
