@@ -3,11 +3,19 @@ attachment metadata of complaints and follow-ups however the server names it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from lapor_sync.domain import Attachment, Uploaded
 from lapor_sync.errors import RetryableRemoteError
 from lapor_sync.lapor.files import attachments_from_wire, create_references, uploaded_from_wire
+from lapor_sync.sandbox import SandboxWorld
+
+
+@pytest.fixture
+def world() -> SandboxWorld:
+    return SandboxWorld(seed=9)
 
 
 @pytest.mark.parametrize(
@@ -55,3 +63,27 @@ def test_attachment_metadata_under_its_several_names() -> None:
     )
     assert attachments_from_wire(None) == () and attachments_from_wire("x") == ()
     assert "foto.jpg" not in repr(got[0])  # a file name may identify a person
+
+
+def test_the_upload_path_is_the_profiles_setting(server: Any, world: Any) -> None:
+    """``[accounts.contract] paths.upload`` moves the upload like any other endpoint."""
+    from lapor_sync.domain import NewUpload
+    from lapor_sync.errors import NotFoundError
+    from lapor_sync.lapor.client import ClientOptions, LaporClient
+    from lapor_sync.lapor.profiles import DEFAULT_PROFILE
+    from lapor_sync.sandbox.masters import ACCOUNT_BY_ID
+
+    account = ACCOUNT_BY_ID["18"]
+    upload = NewUpload("foto.png", "image/png", "image", b"\x89PNG\r\n\x1a\n" + b"x" * 10)
+
+    def client(paths: dict[str, str]) -> LaporClient:
+        options = ClientOptions(
+            base_url=server.base_url, api_key=account.api_key, token=account.token,
+            profile=DEFAULT_PROFILE.overridden(paths=paths),
+        )  # fmt: skip
+        return LaporClient(options, sleep=lambda _s: None)
+
+    assert client({}).upload_attachment(upload).kind == "image"
+    with pytest.raises(NotFoundError):
+        client({"upload": "berkas/unggah"}).upload_attachment(upload)
+    assert any(r.path.endswith("/berkas/unggah") for r in world.stats.log())
