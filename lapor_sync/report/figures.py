@@ -44,7 +44,7 @@ the period and ``now``.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -287,6 +287,13 @@ LEFT JOIN deadlines s ON s.ticket_id = t.id AND s.stage = 'settlement'
 {where}
 """
 
+# The cohort's earliest submission (the first row's day of the working-day counter).
+_FIRST_SQL = """
+SELECT min(v.started_at) FROM local_tickets t
+JOIN deadlines v ON v.ticket_id = t.id AND v.stage = 'verification'
+{where}
+"""
+
 _BACKLOG_SQL = """
 SELECT t.opd_code, count(DISTINCT d.ticket_id) FROM deadlines d
 JOIN local_tickets t ON t.id = d.ticket_id
@@ -348,11 +355,6 @@ def compute_figures(
     if period.start is not None and period.end is not None:
         where = "WHERE v.started_at >= ? AND v.started_at < ?"
         params = [period.start.isoformat(), period.end.isoformat()]
-    with read_snapshot(db):
-        cohort = db.execute(_COHORT_SQL.format(terminal=terminal, where=where), params).fetchall()
-        late = late_ticket_ids(db, now)
-        conflicts = open_conflict_counts(db)
-        backlog = db.execute(_BACKLOG_SQL, [now_stamp]).fetchall()
     groups: dict[str, OpdFigures] = {}
 
     def group(key: str) -> OpdFigures:
@@ -370,46 +372,21 @@ def compute_figures(
             group(configured_opd.code)
     if only is not None:
         group(only)  # an unconfigured code or NO_OPD asked for explicitly
-    for code, count in backlog:
-        key = opd_key(code)
-        if only is None or key == only:
-            group(key).backlog_late += int(count)
-
-    first_day = min((row[3][:10] for row in cohort), default=now_stamp[:10])
-    counter = WorkdayCounter(calendar, date.fromisoformat(first_day), wib_date(now))
-    week_index = _week_lookup(weeks)
-    for ticket_id, code, ended, submitted, disposition, due_at, met_at, ended_at in cohort:
-        key = opd_key(code)
-        if only is not None and key != only:
-            continue
-        figures = group(key)
-        figures.received += 1
-        week = week_index.get(submitted[:10])
-        if week is not None:
-            figures.weekly[week] += 1
-        figures.late += ticket_id in late
-        figures.open += not ended
-        figures.conflicts += conflicts.get(ticket_id, 0)
-        outcome = followup_outcome(
-            disposition, due_at, met_at, ended_at if ended else None, now_stamp
-        )
-        if outcome.kind != "none":
-            figures.dispositioned += 1
-        if outcome.kind == "on_time":
-            figures.followup_on_time += 1
-        elif outcome.kind == "late":
-            figures.followup_late += 1
-        elif outcome.kind == "missed":
-            figures.followup_missed += 1
-        elif outcome.kind == "pending":
-            figures.followup_pending += 1
-        if outcome.first_followup is not None and disposition is not None:
-            figures.days_to_followup.append(
-                counter.days_taken(
-                    date.fromisoformat(disposition[:10]),
-                    date.fromisoformat(outcome.first_followup[:10]),
-                )
-            )
+    with read_snapshot(db):
+        late = late_ticket_ids(db, now)
+        conflicts = open_conflict_counts(db)
+        for code, count in db.execute(_BACKLOG_SQL, [now_stamp]).fetchall():
+            key = opd_key(code)
+            if only is None or key == only:
+                group(key).backlog_late += int(count)
+        sql = _COHORT_SQL.format(terminal=terminal, where=where)
+        (first,) = db.execute(_FIRST_SQL.format(where=where), params).fetchone()
+        first_day = first[:10] if first else now_stamp[:10]
+        counter = WorkdayCounter(calendar, date.fromisoformat(first_day), wib_date(now))
+        week_index = _week_lookup(weeks)
+        # Streamed row by row (never fetched whole): memory stays flat with the store's size.
+        for row in db.execute(sql, params):
+            _count(row, only, group, late, conflicts, week_index, counter, now_stamp)
     opds = _ordered(groups.values(), settings)
     total_name = "Jumlah" if only is not None else "Provinsi (semua OPD)"
     total = OpdFigures(TOTAL_KEY, None, total_name, "", False, weekly=[0] * len(weeks))
@@ -424,6 +401,51 @@ def compute_figures(
         total=total,
         filtered=only is not None,
     )
+
+
+def _count(
+    row: Sequence[Any],
+    only: str | None,
+    group: Callable[[str], OpdFigures],
+    late: set[int],
+    conflicts: dict[int, int],
+    week_index: dict[str, int],
+    counter: WorkdayCounter,
+    now_stamp: str,
+) -> None:
+    """Add one ticket of the cohort (a row of ``_COHORT_SQL``) to its OPD's figures."""
+    ticket_id, code, ended, submitted, disposition, due_at, met_at, ended_at = row
+    key = opd_key(code)
+    if only is not None and key != only:
+        return
+    figures = group(key)
+    figures.received += 1
+    week = week_index.get(submitted[:10])
+    if week is not None:
+        figures.weekly[week] += 1
+    figures.late += ticket_id in late
+    figures.open += not ended
+    figures.conflicts += conflicts.get(ticket_id, 0)
+    outcome = followup_outcome(
+        disposition, due_at, met_at, ended_at if ended else None, now_stamp
+    )
+    if outcome.kind != "none":
+        figures.dispositioned += 1
+    if outcome.kind == "on_time":
+        figures.followup_on_time += 1
+    elif outcome.kind == "late":
+        figures.followup_late += 1
+    elif outcome.kind == "missed":
+        figures.followup_missed += 1
+    elif outcome.kind == "pending":
+        figures.followup_pending += 1
+    if outcome.first_followup is not None and disposition is not None:
+        figures.days_to_followup.append(
+            counter.days_taken(
+                date.fromisoformat(disposition[:10]),
+                date.fromisoformat(outcome.first_followup[:10]),
+            )
+        )
 
 
 def _week_lookup(weeks: Sequence[Week]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,7 +41,8 @@ from lapor_sync.glossary import (
     stage_label,
 )
 from lapor_sync.sla.calendar import WorkingCalendar
-from lapor_sync.sla.deadlines import NO_OPD, OVERDUE, STAGES, open_deadlines
+from lapor_sync.sla.deadlines import NO_OPD, OVERDUE, STAGES
+from lapor_sync.sla.open_deadlines import iter_open_deadlines
 from lapor_sync.timeutil import WIB, to_db
 
 FORMATS = ("table", "csv", "json")
@@ -109,6 +110,34 @@ def overdue_rows(
     ``stage`` keeps one stage. Ties are ordered by due date, OPD and reference, so the order is
     stable from one run to the next.
     """
+    rows = [
+        row
+        for _, row in iter_overdue_rows(
+            db, settings, now, opd=opd, stage=stage, near_due=near_due, calendar=calendar
+        )
+    ]
+    rows.sort(key=row_order)
+    return rows
+
+
+def row_order(row: OverdueRow) -> tuple[int, datetime, str, str, str]:
+    """Most late first; ties by due date, OPD, reference and stage (stable run to run)."""
+    return (-row.days_late, row.due_at, row.opd_code or "", row.ref or "", row.stage)
+
+
+def iter_overdue_rows(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    opd: str | None = None,
+    stage: str | None = None,
+    near_due: bool = True,
+    calendar: WorkingCalendar | None = None,
+) -> Iterator[tuple[int, OverdueRow]]:
+    """``(ticket_id, row)`` of ``overdue_rows``, unsorted: streamed in (ticket, stage) order
+    from keyset pages of the store, so the stages of one ticket come one after another and
+    a caller that keeps only a few holds no more than a page."""
     if stage is not None and stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     calendar = calendar or settings.calendar()
@@ -116,8 +145,7 @@ def overdue_rows(
     if wanted_opd in NO_OPD_CODES:
         wanted_opd = NO_OPD.upper()
     settlement_days = settings.deadlines.settlement_days
-    rows = []
-    for item in open_deadlines(
+    for item in iter_open_deadlines(
         db, calendar, now, settings.deadlines.near_due_days, include_near_due=near_due
     ):
         code = item.opd_code.strip().upper() if item.opd_code else None
@@ -132,22 +160,18 @@ def overdue_rows(
             name, liaison = NO_OPD_NAME, NO_OPD_LIAISON
         else:
             name, liaison = f"{code} (tidak ada di konfigurasi)", NO_OPD_LIAISON
-        rows.append(
-            OverdueRow(
-                opd_code=code,
-                opd_name=name,
-                liaison=liaison,
-                stage=item.stage,
-                stage_label=stage_label(item.stage, settlement_days),
-                overdue=item.kind == OVERDUE,
-                days_late=item.days_late,
-                due_at=item.due_at,
-                tracking_id=item.tracking_id,
-                ref=item.ref,
-            )
+        yield item.ticket_id, OverdueRow(
+            opd_code=code,
+            opd_name=name,
+            liaison=liaison,
+            stage=item.stage,
+            stage_label=stage_label(item.stage, settlement_days),
+            overdue=item.kind == OVERDUE,
+            days_late=item.days_late,
+            due_at=item.due_at,
+            tracking_id=item.tracking_id,
+            ref=item.ref,
         )
-    rows.sort(key=lambda r: (-r.days_late, r.due_at, r.opd_code or "", r.ref or "", r.stage))
-    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +240,18 @@ def titles_by_ref(db: sqlite_utils.Database) -> dict[str, tuple[str, bool]]:
         "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
         "WHERE t.ref IS NOT NULL "
         "AND t.id IN (SELECT ticket_id FROM deadlines WHERE met_at IS NULL)"
+    )
+    return {ref: (shown_title(title, bool(secret)), bool(secret)) for ref, title, secret in rows}
+
+
+def titles_of(db: sqlite_utils.Database, refs: Sequence[str]) -> dict[str, tuple[str, bool]]:
+    """``titles_by_ref`` for these references only (a bounded work list's few)."""
+    rows = db.execute(
+        "SELECT t.ref, t.title, max(t.is_secret, coalesce(rc.is_secret, 0)) "
+        "FROM json_each(?) j JOIN local_tickets t ON t.ref = j.value "
+        "LEFT JOIN links l ON l.ticket_id = t.id "
+        "LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id",
+        [json.dumps(list(refs))],
     )
     return {ref: (shown_title(title, bool(secret)), bool(secret)) for ref, title, secret in rows}
 

@@ -21,13 +21,20 @@ from lapor_sync.config import Settings
 from lapor_sync.glossary import conflict_label
 from lapor_sync.report.figures import opd_key
 from lapor_sync.report.log_view import LogFilter, StateFor, conflict_value_label, log_rows
-from lapor_sync.report.overdue import LateComplaint, OverdueRow, late_complaints, overdue_rows
+from lapor_sync.report.overdue import (
+    LateComplaint,
+    OverdueRow,
+    iter_overdue_rows,
+    row_order,
+    titles_of,
+)
 from lapor_sync.report.period import Period
 from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.timeutil import to_db
 
 EVENT_DAYS = 30  # events shown for ``--period all``
+ITEM_LIMIT = 300  # late and near-due complaints on an OPD page (the rest are counted)
 EVENTS_SHOWN = 100  # per OPD page
 # Asked of ``log_rows`` for a period that has ended: later events come first and are
 # dropped, so ask for more than are shown.
@@ -51,6 +58,41 @@ class WorkItem:
         return LateComplaint(self.stages or (self.row,), self.title, self.secret).stages_text
 
 
+@dataclass(frozen=True)
+class WorkList:
+    """One OPD's work list: the first ``len(shown)`` complaints, most late first, and how
+    many complaints it holds in all (``total``; ``late`` of them late, the rest near due)."""
+
+    shown: tuple[WorkItem, ...]
+    total: int
+    late: int
+
+
+class _Top:
+    """The ``keep`` most late complaints of one OPD seen so far, and counts of all of them.
+
+    Holds at most ``2 * keep`` (trimmed by sorting when it gets there): bounded memory,
+    whatever the number of late complaints.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.items: list[tuple[tuple[Any, ...], tuple[OverdueRow, ...]]] = []
+        self.total = 0
+        self.late = 0
+
+    def add(self, stages: tuple[OverdueRow, ...]) -> None:
+        self.total += 1
+        self.late += stages[0].overdue
+        self.items.append((row_order(stages[0]), stages))
+        if len(self.items) >= 2 * self.keep:
+            self.trim()
+
+    def trim(self) -> None:
+        self.items.sort(key=lambda pair: pair[0])
+        del self.items[self.keep :]
+
+
 def work_items(
     db: sqlite_utils.Database,
     settings: Settings,
@@ -58,15 +100,43 @@ def work_items(
     calendar: WorkingCalendar,
     *,
     opd: str | None = None,
-) -> dict[str, list[WorkItem]]:
-    """Late and near-due complaints per OPD key, most late first (``late_complaints``)."""
-    rows = overdue_rows(db, settings, now, opd=opd, calendar=calendar)
-    grouped: dict[str, list[WorkItem]] = {}
-    for item in late_complaints(db, rows):
-        grouped.setdefault(opd_key(item.opd_code), []).append(
-            WorkItem(item.worst, item.title, item.secret, item.stages)
-        )
-    return grouped
+    keep: int = ITEM_LIMIT,
+) -> dict[str, WorkList]:
+    """Late and near-due complaints per OPD key, most late first (as ``late_complaints``
+    orders them), the first ``keep`` of each with every stage, and the count of all.
+
+    Streams the open deadlines in (ticket, stage) order and keeps ``keep`` complaints per
+    OPD: memory does not grow with the backlog (issue #16.3). The titles are read for the
+    kept complaints only.
+    """
+    tops: dict[str, _Top] = {}
+    current: int | None = None
+    stages: list[OverdueRow] = []
+
+    def flush() -> None:
+        if stages:
+            ordered = tuple(sorted(stages, key=row_order))
+            key = opd_key(ordered[0].opd_code)
+            tops.setdefault(key, _Top(keep)).add(ordered)
+            stages.clear()
+
+    for ticket_id, row in iter_overdue_rows(db, settings, now, opd=opd, calendar=calendar):
+        if ticket_id != current:
+            flush()
+            current = ticket_id
+        stages.append(row)
+    flush()
+    for top in tops.values():
+        top.trim()
+    titles = titles_of(db, [s[0].ref for top in tops.values() for _, s in top.items if s[0].ref])
+    found = {}
+    for key, top in tops.items():
+        shown = []
+        for _, kept in top.items:
+            title, secret = titles.get(kept[0].ref or "", ("-", False))
+            shown.append(WorkItem(kept[0], title, secret, kept))
+        found[key] = WorkList(tuple(shown), top.total, top.late)
+    return found
 
 
 def open_conflicts(db: sqlite_utils.Database) -> dict[str, list[dict[str, Any]]]:

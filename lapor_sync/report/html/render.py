@@ -22,7 +22,7 @@ from lapor_sync.report.figures import OpdFigures, ReportFigures
 from lapor_sync.report.html import charts
 from lapor_sync.report.html.exports import render_csv, render_json
 from lapor_sync.report.html.numbers import compact, number, percent
-from lapor_sync.report.html.pages import EventList, EventWindow, WorkItem
+from lapor_sync.report.html.pages import ITEM_LIMIT, EventList, EventWindow, WorkList
 from lapor_sync.report.period import Week
 from lapor_sync.sla.deadlines import NO_OPD
 
@@ -30,7 +30,6 @@ INDEX = "index.html"
 CSV_FILE = "laporan.csv"
 JSON_FILE = "laporan.json"
 TOP_ITEMS = 5  # late items in each OPD's section of the overview
-ITEM_LIMIT = 300  # late and near-due items on an OPD page
 
 COLOR_RECEIVED = "#3b6ea5"
 COLOR_ON_TIME = "#2f855a"
@@ -72,14 +71,16 @@ class OpdSection:
     figures: OpdFigures
     file: str
     anchor: str
-    items: Sequence[WorkItem]
+    items: WorkList
     worklist_summary: str
 
 
-def worklist_summary(items: Sequence[WorkItem]) -> str:
+NO_WORK = WorkList((), 0, 0)
+
+
+def worklist_summary(work: WorkList) -> str:
     """``3 laporan terlambat, 2 laporan mendekati batas waktu.`` — complaints, not stages."""
-    late = sum(1 for i in items if i.row.overdue)
-    return late_count_text(late, len(items) - late) + "."
+    return late_count_text(work.late, work.total - work.late) + "."
 
 
 def _week_labels(weeks: Sequence[Week]) -> list[str]:
@@ -138,7 +139,7 @@ def _opd_chart(figures: ReportFigures) -> Any:
 
 def render_site(
     figures: ReportFigures,
-    work: Mapping[str, Sequence[WorkItem]],
+    work: Mapping[str, WorkList],
     conflicts: Mapping[str, Sequence[Mapping[str, Any]]],
     events: Mapping[str, EventList],
     window: EventWindow,
@@ -164,8 +165,8 @@ def render_site(
             figures=f,
             file=files[f.key],
             anchor=files[f.key].removesuffix(".html"),
-            items=work.get(f.key, ()),
-            worklist_summary=worklist_summary(work.get(f.key, ())),
+            items=work.get(f.key, NO_WORK),
+            worklist_summary=worklist_summary(work.get(f.key, NO_WORK)),
         )
         for f in figures.opds
     ]
