@@ -9,7 +9,9 @@ Chromium (Selenium, Debian's chromium-driver):
     <out>/<page>-1280.png and <out>/<page>-390.png
 
 for the liaison's home, the complaint list, a complaint, the intake form with an error,
-the conflicts, and the viewer's complaint page. Full-page height, so nothing is cut off.
+the conflicts, the viewer's complaint page, and the change-password page an account on
+a one-time password is held on (with a confirmation that does not match). Full-page
+height, so nothing is cut off.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from selenium.webdriver.common.by import By
 
+from lapor_sync.store.db import open_database
+from lapor_sync.store.users import Role, add_user
 from tests.portal_browser import browser, portal_server, sign_in, submit
 from tests.portal_support import PASSWORD, build_portal_store
 
@@ -42,6 +46,11 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     store = build_portal_store(Path(tempfile.mkdtemp(prefix="portal-shots-")))
+    db = open_database(store.settings.store.path)
+    for width in WIDTHS:  # what `user add --one-time` leaves: must change it first
+        add_user(db, f"baru.{width}", Role.LIAISON, ("DINKES",), PASSWORD, store.now(),
+                 must_change_password=True)  # fmt: skip
+    db.close()
     try:
         with portal_server(store.settings, store.now) as base:
             for width in WIDTHS:
@@ -64,6 +73,13 @@ def main() -> int:
                     sign_in(driver, base, "pemantau", PASSWORD)
                     driver.get(f"{base}/aduan/{store.open_ref}")
                     shoot(driver, args.out / f"viewer-complaint-{width}.png", width)
+                    sign_in(driver, base, f"baru.{width}", PASSWORD)
+                    driver.find_element(By.NAME, "old").send_keys(PASSWORD)
+                    driver.find_element(By.NAME, "new").send_keys("sandi-baru-saya-1")
+                    driver.find_element(By.NAME, "confirm").send_keys("sandi-baru-saya-2")
+                    save = "//button[text()='Simpan kata sandi baru']"
+                    submit(driver, driver.find_element(By.XPATH, save))
+                    shoot(driver, args.out / f"password-{width}.png", width)
     finally:
         store.server.stop()
     return 0
