@@ -15,7 +15,31 @@ The tree::
     │   └── AmbiguousWriteError    a write was sent, the answer was lost: read before resending
     ├── InvalidRecordError         one record cannot be read: quarantine it, go on
     ├── DataSafetyError            the run would do mass damage: stop, say why
-    └── LockHeldError              another lapor-sync owns this database
+    ├── LockHeldError              another lapor-sync owns this database
+    ├── StoreError                 the database cannot be opened or written (locked, full disk)
+    ├── BackupError                the backup could not be made or did not check out
+    ├── ReportError                the report cannot be written (folder, disk)
+    ├── EndpointError              the health and metrics endpoint cannot listen
+    ├── WebError                   the portal cannot start as configured: fix that setting
+    ├── CsvImportError             a CSV file refused as a whole, every bad row listed
+    ├── RegisterError   +ValueError  a local record cannot be written as given: fix the input
+    ├── AttachmentError +ValueError  a file cannot be attached as it is: fix or replace it
+    ├── UserError       +ValueError  a portal account cannot be made or changed as asked
+    └── ConflictError   +ValueError  a conflict cannot be resolved as asked
+
+``+ValueError``: these are also ``ValueError`` (bad input from a person), so a caller that
+catches ``ValueError`` around input handling still catches them.
+
+Outside the tree on purpose, each caught by the module that uses it and turned into
+something else, never shown as it is: ``SecretProblem`` (config: becomes one of a
+ConfigError's problems), ``UnreadableBody`` (lapor: becomes a RetryableRemoteError),
+``AttemptFailed`` (lapor transport: carries the RemoteError one attempt already decided
+on), ``DownloadError`` (lapor: an attachment not fetched, logged, tried on a later pull),
+``FieldError`` (local intake: one field refused, becomes a field problem or a re-asked
+prompt), ``FilterProblem`` (web: a bad filter in the address, shown as a form message),
+``NotReady``/``Refused``/``UploadRefused`` (sync outbox and push: a row's outcome, not a
+failure), ``BrowserError`` (the tests' and scripts' headless Chromium) and the sandbox's
+own (``UnknownComplaintError``, ``_Lost``), which belong to the fake server.
 
 Invariant: no message built here contains a secret or personal data. Messages carry
 status codes, endpoint names, ids and field *names* only, never field values or
@@ -27,6 +51,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lapor_sync.local.csv_import import RowProblem
 
 
 class LaporSyncError(Exception):
@@ -133,6 +161,59 @@ class DataSafetyError(LaporSyncError):
 
 class LockHeldError(LaporSyncError):
     """Another lapor-sync process holds the database lock."""
+
+
+class StoreError(LaporSyncError):
+    """The database cannot be opened or written (locked, read-only, full disk)."""
+
+
+class BackupError(LaporSyncError):
+    """The backup could not be made or did not check out."""
+
+
+class ReportError(LaporSyncError):
+    """The report cannot be written (folder not writable, disk full)."""
+
+
+class EndpointError(LaporSyncError):
+    """The health and metrics endpoint cannot listen (port taken, address not local)."""
+
+
+class WebError(LaporSyncError):
+    """The portal cannot start as configured; the message says which setting to fix."""
+
+
+class CsvImportError(LaporSyncError):
+    """A file was refused as a whole; ``problems`` lists every bad row. Nothing was written."""
+
+    def __init__(self, problems: Sequence[RowProblem], source: str = "CSV file") -> None:
+        self.problems = list(problems)
+        self.source = source
+        lines = [f"{source}: {len(self.problems)} problem(s); nothing was imported:"]
+        lines += [f"  {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class RegisterError(LaporSyncError, ValueError):
+    """A local record cannot be written as given; the message says what to fix."""
+
+
+class AttachmentError(LaporSyncError, ValueError):
+    """A file cannot be attached as it is; ``message`` (Bahasa Indonesia) and
+    ``message_en`` say what to fix. Neither quotes the file's content."""
+
+    def __init__(self, message_en: str, message: str) -> None:
+        super().__init__(message_en)
+        self.message_en = message_en
+        self.message = message
+
+
+class UserError(LaporSyncError, ValueError):
+    """An account cannot be created or changed as asked; the message says what to fix."""
+
+
+class ConflictError(LaporSyncError, ValueError):
+    """A conflict cannot be resolved as asked; the message says why."""
 
 
 def describe(error: BaseException) -> str:

@@ -26,13 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lapor_sync.daemon.queries import open_reader
-from lapor_sync.errors import LaporSyncError
+from lapor_sync.errors import BackupError
 
 __all__ = ["BackupError", "BackupResult", "backup_database"]
-
-
-class BackupError(LaporSyncError):
-    """The backup could not be made or did not check out."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from lapor_sync.errors import LaporSyncError
+from lapor_sync.errors import EndpointError
 from lapor_sync.logs import get_logger
 
 __all__ = [
@@ -46,10 +46,6 @@ __all__ = [
 ]
 
 log = get_logger("lapor_sync.daemon")
-
-
-class EndpointError(LaporSyncError):
-    """The health and metrics endpoint cannot listen (port taken, address not local)."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from lapor_sync.errors import AttachmentError as AttachmentError
 from lapor_sync.fsmodes import make_private_dirs, open_private
 from lapor_sync.glossary import ATTACHMENT_TEXTS as TEXTS
 from lapor_sync.local.intake import TicketInput
@@ -64,16 +65,6 @@ TYPES: tuple[FileType, ...] = (
     ),
 )
 TYPE_LIST = "JPEG, PNG, PDF, DOC or DOCX"
-
-
-class AttachmentError(ValueError):
-    """A file cannot be attached as it is; ``message`` (Bahasa Indonesia) and
-    ``message_en`` say what to fix. Neither quotes the file's content."""
-
-    def __init__(self, message_en: str, message: str) -> None:
-        super().__init__(message_en)
-        self.message_en = message_en
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from lapor_sync.errors import LaporSyncError
+from lapor_sync.errors import CsvImportError
 from lapor_sync.glossary import csv_line
 from lapor_sync.local.create_fields import CreateDefaults
 from lapor_sync.local.csv_fields import (
@@ -87,17 +87,6 @@ class RowProblem:
 
 # The words RowProblem uses for the parts of a file that are not columns.
 _FIELD_WORDS = {"file": "berkas", "header": "baris judul kolom", "row": "baris"}
-
-
-class CsvImportError(LaporSyncError):
-    """A file was refused as a whole; ``problems`` lists every bad row. Nothing was written."""
-
-    def __init__(self, problems: Sequence[RowProblem], source: str = "CSV file") -> None:
-        self.problems = list(problems)
-        self.source = source
-        lines = [f"{source}: {len(self.problems)} problem(s); nothing was imported:"]
-        lines += [f"  {p}" for p in self.problems]
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)

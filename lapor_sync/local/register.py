@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.domain import ComplaintState
+from lapor_sync.errors import RegisterError
 from lapor_sync.local.intake import MAX_TITLE, TicketInput
 from lapor_sync.local.values import LOCAL_CHANNELS
 from lapor_sync.store import outbox as outbox_rows
@@ -60,10 +61,6 @@ __all__ = [
     "ticket_row",
     "update_ticket",
 ]
-
-
-class RegisterError(ValueError):
-    """A local record cannot be written as given; the message says what to fix."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from lapor_sync.errors import LaporSyncError
+from lapor_sync.errors import StoreError as StoreError
 from lapor_sync.fsmodes import (
     create_private_file,
     make_private_dirs,
@@ -36,10 +36,6 @@ from lapor_sync.fsmodes import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
-
-
-class StoreError(LaporSyncError):
-    """The database cannot be opened or written (locked, read-only, full disk)."""
 
 
 def open_database(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:

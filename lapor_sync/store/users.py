@@ -21,6 +21,7 @@ import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from lapor_sync.errors import UserError as UserError
 from lapor_sync.store.db import transaction
 from lapor_sync.timeutil import to_db
 
@@ -37,10 +38,6 @@ class Role(enum.StrEnum):
     LIAISON = "liaison"
     OPERATOR = "operator"
     VIEWER = "viewer"
-
-
-class UserError(ValueError):
-    """An account cannot be created or changed as asked; the message says what to fix."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from typing import Any
 import sqlite_utils
 
 from lapor_sync.domain import ComplaintState as S
+from lapor_sync.errors import ConflictError as ConflictError
 from lapor_sync.store import conflicts
 from lapor_sync.store.change_journal import consume_changes, last_change_id
 from lapor_sync.store.db import read_snapshot, transaction
@@ -96,10 +97,6 @@ class ReconcileSummary:
             "opened": self.opened,
             "conflicts": self.waiting,
         }
-
-
-class ConflictError(ValueError):
-    """A conflict cannot be resolved as asked; the message says why."""
 
 
 # --- which tickets a pass looks at -----------------------------------------------------------

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lapor_sync.config import Settings
-from lapor_sync.errors import LaporSyncError
+from lapor_sync.errors import WebError as WebError
 from lapor_sync.glossary import (
     PASSWORD_TEXTS,
     ROLE_LABELS,
@@ -48,10 +48,6 @@ CSP = (
 )
 # The liaison report is the same HTML as the static report, whose styles are inline.
 REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-
-
-class WebError(LaporSyncError):
-    """The portal cannot start as configured; the message says which setting to fix."""
 
 
 def create_app(

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from lapor_sync.config import Settings
-from lapor_sync.errors import LaporSyncError
+from lapor_sync.errors import ReportError as ReportError
 from lapor_sync.fsmodes import PRIVATE_DIR, make_private_dirs, open_private
 from lapor_sync.report.figures import ReportFigures, compute_figures, wanted_key
 from lapor_sync.report.html.pages import event_window, open_conflicts, recent_events, work_items
@@ -52,10 +52,6 @@ if TYPE_CHECKING:
     from lapor_sync.app import App
 
 STALE_AFTER_S = 3600
-
-
-class ReportError(LaporSyncError):
-    """The report cannot be written (folder not writable, disk full)."""
 
 
 @dataclass(frozen=True)
