@@ -11,6 +11,7 @@ convert to and from these classes. Invariants that every constructor caller upho
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Generic, TypeVar
@@ -30,6 +31,32 @@ class ComplaintState(enum.StrEnum):
     ARCHIVED = "archived"
     FORWARDED = "forwarded"  # bukan wewenang: sent to another instansi
     POSTPONED = "postponed"
+
+
+# The LAPOR! status names a state is known by, before ``[status_map]`` in the configuration
+# adds or replaces any; compared through ``status_key``.
+DEFAULT_STATUS_MAP: Mapping[str, ComplaintState] = {
+    # integration API status_name
+    "Belum Terverifikasi": ComplaintState.AWAITING_VERIFICATION,
+    "Terverifikasi": ComplaintState.DISPOSITIONED,
+    "Dalam Proses": ComplaintState.IN_PROGRESS,
+    "Selesai": ComplaintState.CLOSED,
+    "Diarsipkan": ComplaintState.ARCHIVED,
+    "Ditolak": ComplaintState.FORWARDED,
+    "Ditunda": ComplaintState.POSTPONED,
+    # per-instansi statistics page
+    "Laporan Belum Terverifikasi": ComplaintState.AWAITING_VERIFICATION,
+    "Terdisposisi Belum Ditindaklanjuti": ComplaintState.DISPOSITIONED,
+    "Terdisposisi Sedang Diproses": ComplaintState.IN_PROGRESS,
+    "Terdisposisi Selesai": ComplaintState.CLOSED,
+    "Laporan Tertunda": ComplaintState.POSTPONED,
+    "Laporan Arsip": ComplaintState.ARCHIVED,
+}
+
+
+def status_key(name: str) -> str:
+    """How status names are compared: surrounding whitespace stripped, case-folded."""
+    return name.strip().casefold()
 
 
 class AuthorType(enum.StrEnum):

@@ -51,10 +51,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lapor_sync.local.csv_import import RowProblem
+from typing import Protocol
 
 
 class LaporSyncError(Exception):
@@ -183,10 +180,20 @@ class WebError(LaporSyncError):
     """The portal cannot start as configured; the message says which setting to fix."""
 
 
+class FileProblem(Protocol):
+    """One thing wrong in a refused file (``local.csv_import.RowProblem`` is one).
+
+    ``str()`` says it in English for the log, ``in_indonesian()`` for the operator who
+    imports the file; neither quotes a value from the file.
+    """
+
+    def in_indonesian(self) -> str: ...
+
+
 class CsvImportError(LaporSyncError):
     """A file was refused as a whole; ``problems`` lists every bad row. Nothing was written."""
 
-    def __init__(self, problems: Sequence[RowProblem], source: str = "CSV file") -> None:
+    def __init__(self, problems: Sequence[FileProblem], source: str = "CSV file") -> None:
         self.problems = list(problems)
         self.source = source
         lines = [f"{source}: {len(self.problems)} problem(s); nothing was imported:"]

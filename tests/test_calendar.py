@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.timeutil import WIB
+from lapor_sync.working_days import WorkingCalendar
 
 CAL = WorkingCalendar()
 

@@ -19,7 +19,6 @@ import pytest
 import sqlite_utils
 
 from lapor_sync.config import load_settings
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import (
     NO_OPD,
     DeadlineRules,
@@ -30,6 +29,7 @@ from lapor_sync.sla.deadlines import (
 from lapor_sync.sla.timeline import load_timelines
 from lapor_sync.store.db import open_database
 from lapor_sync.timeutil import WIB, to_db
+from lapor_sync.working_days import WorkingCalendar
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "pemprov-lampung"

@@ -31,11 +31,11 @@ from lapor_sync.report.html.charts import nice_max
 from lapor_sync.report.html.numbers import compact, decimal, number, percent
 from lapor_sync.report.html.render import opd_file
 from lapor_sync.report.period import Period, month_period, parse_period, period_weeks
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import DeadlineRules, DueDates, recompute_deadlines
 from lapor_sync.sla.timeline import load_timelines
 from lapor_sync.store.db import open_database
 from lapor_sync.timeutil import WIB, to_db
+from lapor_sync.working_days import WorkingCalendar
 from tests.test_report_support import (
     NOW,
     PERSONAL,

@@ -32,7 +32,6 @@ from lapor_sync.config.loader import (
 from lapor_sync.config.secret_sources import SecretOrigin
 from lapor_sync.config.sections import (
     DEFAULT_CHANNELS,
-    DEFAULT_STATUS_MAP,
     Account,
     CalendarOverrides,
     DaemonSettings,
@@ -49,6 +48,7 @@ from lapor_sync.config.sections import (
     WebSettings,
 )
 from lapor_sync.config.settings import Settings
+from lapor_sync.domain import DEFAULT_STATUS_MAP
 
 __all__ = [
     "CHANNEL_NAMES",

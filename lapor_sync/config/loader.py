@@ -38,7 +38,6 @@ from lapor_sync.config.secret_sources import (
 )
 from lapor_sync.config.sections import (
     DEFAULT_CHANNELS,
-    DEFAULT_STATUS_MAP,
     Account,
     AccountConfig,
     CalendarOverrides,
@@ -56,10 +55,9 @@ from lapor_sync.config.sections import (
     StoreSettings,
     WebConfig,
     WebSettings,
-    status_key,
 )
 from lapor_sync.config.settings import Settings
-from lapor_sync.domain import ComplaintState
+from lapor_sync.domain import DEFAULT_STATUS_MAP, ComplaintState, status_key
 from lapor_sync.errors import ConfigError
 
 ENV_CONFIG_PATH = "LAPOR_SYNC_CONFIG"

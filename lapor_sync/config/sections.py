@@ -57,30 +57,6 @@ DEFAULT_CHANNELS: Mapping[ChannelName, str] = {
     "web": "1",
 }
 
-DEFAULT_STATUS_MAP: Mapping[str, ComplaintState] = {
-    # integration API status_name
-    "Belum Terverifikasi": ComplaintState.AWAITING_VERIFICATION,
-    "Terverifikasi": ComplaintState.DISPOSITIONED,
-    "Dalam Proses": ComplaintState.IN_PROGRESS,
-    "Selesai": ComplaintState.CLOSED,
-    "Diarsipkan": ComplaintState.ARCHIVED,
-    "Ditolak": ComplaintState.FORWARDED,
-    "Ditunda": ComplaintState.POSTPONED,
-    # per-instansi statistics page
-    "Laporan Belum Terverifikasi": ComplaintState.AWAITING_VERIFICATION,
-    "Terdisposisi Belum Ditindaklanjuti": ComplaintState.DISPOSITIONED,
-    "Terdisposisi Sedang Diproses": ComplaintState.IN_PROGRESS,
-    "Terdisposisi Selesai": ComplaintState.CLOSED,
-    "Laporan Tertunda": ComplaintState.POSTPONED,
-    "Laporan Arsip": ComplaintState.ARCHIVED,
-}
-
-
-def status_key(name: str) -> str:
-    """How status names are compared: surrounding whitespace stripped, case-folded."""
-    return name.strip().casefold()
-
-
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 

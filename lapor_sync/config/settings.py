@@ -34,11 +34,10 @@ from lapor_sync.config.sections import (
     Section,
     StoreSettings,
     WebSettings,
-    status_key,
 )
-from lapor_sync.domain import ComplaintState
+from lapor_sync.domain import ComplaintState, status_key
 from lapor_sync.errors import ConfigError
-from lapor_sync.sla.calendar import WorkingCalendar
+from lapor_sync.working_days import WorkingCalendar
 
 
 class Settings(Section):

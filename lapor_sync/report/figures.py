@@ -58,11 +58,11 @@ from lapor_sync.report.period import (
     Week,
     period_weeks,
 )
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.sla.timeline import TERMINAL_STATES
 from lapor_sync.store.db import read_snapshot
 from lapor_sync.timeutil import to_db, wib_date
+from lapor_sync.working_days import WorkingCalendar
 
 # --- working days ------------------------------------------------------------------------------
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from lapor_sync.config.sections import DEFAULT_STATUS_MAP, status_key
-from lapor_sync.domain import ComplaintState
+from lapor_sync.domain import DEFAULT_STATUS_MAP, ComplaintState, status_key
 from lapor_sync.durations import UNITS, parse_duration
 from lapor_sync.glossary import (
     conflict_label,

@@ -40,10 +40,10 @@ from lapor_sync.glossary import (
     shown_title,
     stage_label,
 )
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD, OVERDUE, STAGES
 from lapor_sync.sla.open_deadlines import iter_open_deadlines
 from lapor_sync.timeutil import WIB, to_db
+from lapor_sync.working_days import WorkingCalendar
 
 FORMATS = ("table", "csv", "json")
 

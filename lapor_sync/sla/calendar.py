@@ -1,113 +1,12 @@
-"""The working-day calendar of Indonesian government offices, in WIB.
+"""Former home of the working-day calendar, now ``lapor_sync/working_days.py``.
 
-A day is a working day when it is Monday–Friday, not a national holiday or cuti bersama
-(from the ``holidays`` package, Indonesia, categories ``public`` and ``government``), not
-an extra holiday from the configuration, or when the configuration names it an extra
-working day (a decree that moves a day off).
-
-Counting convention (docs/deadlines.md; kept everywhere): for a clock started at instant t, let D
-be the WIB calendar date of t. Day 1 is the first working day strictly after D, whatever D
-is; a deadline of N working days ends at 23:59:59 WIB of day N.
-
-Invariant: results depend only on the date arguments and the calendar's overrides, so a
-due date stored today is recomputed identically tomorrow unless the calendar changed.
+The calendar moved below ``config/`` (the settings build it) and ``sla/`` (the deadlines
+count with it), so neither imports the other for it. This name stays importable for the
+modules not yet moved over (``sandbox/world.py``); new code imports ``working_days``.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from lapor_sync.working_days import WorkingCalendar
 
-import holidays
-
-from lapor_sync.timeutil import WIB, wib_date
-
-_END_OF_DAY = time(23, 59, 59)
-
-
-@lru_cache(maxsize=64)
-def _national_holidays(year: int) -> dict[date, str]:
-    # holidays' objects lazily populate per year and are not thread-safe; take a plain copy.
-    calendar = holidays.country_holidays(
-        "ID", years=[year], categories=("public", "government"), language="id"
-    )
-    return dict(calendar.items())
-
-
-class WorkingCalendar:
-    """Working days for one configuration of overrides. Immutable; safe to share."""
-
-    def __init__(
-        self,
-        extra_holidays: Iterable[date] = (),
-        extra_working_days: Iterable[date] = (),
-    ) -> None:
-        self._extra_holidays = frozenset(extra_holidays)
-        self._extra_working_days = frozenset(extra_working_days)
-        overlap = self._extra_holidays & self._extra_working_days
-        if overlap:
-            days = ", ".join(sorted(d.isoformat() for d in overlap))
-            raise ValueError(f"dates both extra holiday and extra working day: {days}")
-
-    @property
-    def fingerprint(self) -> str:
-        """Changes whenever the overrides change; stored beside computed due dates."""
-        holidays_part = sorted(d.isoformat() for d in self._extra_holidays)
-        working_part = sorted(d.isoformat() for d in self._extra_working_days)
-        text = "|".join(["H", *holidays_part, "W", *working_part])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def holiday_name(self, day: date) -> str | None:
-        """The name (Bahasa Indonesia) of a holiday on ``day``, or None."""
-        if day in self._extra_working_days:
-            return None
-        if day in self._extra_holidays:
-            return "Libur daerah / tambahan"
-        return _national_holidays(day.year).get(day)
-
-    def is_working_day(self, day: date) -> bool:
-        if day in self._extra_working_days:
-            return True
-        if day.weekday() >= 5 or day in self._extra_holidays:
-            return False
-        return day not in _national_holidays(day.year)
-
-    def next_working_day(self, day: date) -> date:
-        """The first working day strictly after ``day``."""
-        candidate = day + timedelta(days=1)
-        while not self.is_working_day(candidate):
-            candidate += timedelta(days=1)
-        return candidate
-
-    def add_working_days(self, start: date, days: int) -> date:
-        """Day ``days`` counted from ``start`` (day 1 is the first working day after start)."""
-        if days < 0:
-            raise ValueError("days must not be negative")
-        current = start
-        for _ in range(days):
-            current = self.next_working_day(current)
-        return current
-
-    def deadline(self, started: datetime, working_days: int) -> datetime:
-        """The instant a clock of ``working_days`` started at ``started`` runs out."""
-        last_day = self.add_working_days(wib_date(started), working_days)
-        return datetime.combine(last_day, _END_OF_DAY, tzinfo=WIB)
-
-    def calendar_deadline(self, started: datetime, days: int) -> datetime:
-        """Same convention in calendar days: day 1 is the day after ``started``'s date."""
-        last_day = wib_date(started) + timedelta(days=days)
-        return datetime.combine(last_day, _END_OF_DAY, tzinfo=WIB)
-
-    def working_days_between(self, start: date, end: date) -> int:
-        """Working days in (start, end]; negative when end is before start."""
-        if end < start:
-            return -self.working_days_between(end, start)
-        count = 0
-        current = start
-        while current < end:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                count += 1
-        return count
+__all__ = ["WorkingCalendar"]

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.open_deadlines import (
     NEAR_DUE,
     OVERDUE,
@@ -80,6 +79,7 @@ from lapor_sync.store.sync_state import (
     write_state,
 )
 from lapor_sync.timeutil import to_db
+from lapor_sync.working_days import WorkingCalendar
 
 if TYPE_CHECKING:
     from lapor_sync.config import Settings

@@ -22,10 +22,10 @@ from datetime import date, datetime, time
 
 import sqlite_utils
 
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.stages import Stage
 from lapor_sync.store.deadlines import OpenRow, open_rows_page
 from lapor_sync.timeutil import WIB, from_db, to_db, wib_date
+from lapor_sync.working_days import WorkingCalendar
 
 OVERDUE = "overdue"
 NEAR_DUE = "near_due"

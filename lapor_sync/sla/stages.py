@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from lapor_sync.config.sections import DEFAULT_STATUS_MAP, status_key
-from lapor_sync.domain import ComplaintState
-from lapor_sync.sla.calendar import WorkingCalendar
+from lapor_sync.domain import DEFAULT_STATUS_MAP, ComplaintState, status_key
 from lapor_sync.sla.timeline import Stamp, Timeline
 from lapor_sync.timeutil import WIB, to_db
+from lapor_sync.working_days import WorkingCalendar
 
 if TYPE_CHECKING:
     from lapor_sync.config import Settings

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -48,8 +48,18 @@ from lapor_sync.report.period import Period, parse_period
 from lapor_sync.store.db import read_snapshot
 from lapor_sync.timeutil import now_wib
 
-if TYPE_CHECKING:
-    from lapor_sync.app import App
+
+class ReportSource(Protocol):
+    """What the report needs of a configured lapor-sync (``lapor_sync.app.App`` is one)."""
+
+    @property
+    def db(self) -> sqlite_utils.Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 STALE_AFTER_S = 3600
 
@@ -63,7 +73,7 @@ class ReportResult:
 
 
 def generate_report(
-    source: App | tuple[sqlite_utils.Database, Settings],
+    source: ReportSource | tuple[sqlite_utils.Database, Settings],
     out_dir: Path | str | None = None,
     *,
     period: Period | str | None = None,
@@ -72,10 +82,11 @@ def generate_report(
 ) -> ReportResult:
     """Write the HTML report with its CSV and JSON into ``out_dir``, atomically.
 
-    ``source`` is an ``App`` or a ``(db, settings)`` pair. ``out_dir`` defaults to
-    ``[report] out_dir``; ``period`` is a ``Period``, ``"2026-11"``, ``"all"`` or None (the
-    month of ``now``); ``opd`` limits the report to one OPD (its code; ``unassigned`` for
-    complaints without one); ``now`` defaults to the app's clock (else the current time).
+    ``source`` is an ``App`` (any ``ReportSource``) or a ``(db, settings)`` pair.
+    ``out_dir`` defaults to ``[report] out_dir``; ``period`` is a ``Period``, ``"2026-11"``,
+    ``"all"`` or None (the month of ``now``); ``opd`` limits the report to one OPD (its
+    code; ``unassigned`` for complaints without one); ``now`` defaults to the app's clock
+    (else the current time).
 
     Reads the ``deadlines`` table as it is: run it after a deadline scan (the daemon) or a
     ``recompute_deadlines`` (the CLI), so "late" is current.
@@ -110,7 +121,7 @@ def generate_report(
 
 
 def _unpack(
-    source: Any,
+    source: ReportSource | tuple[sqlite_utils.Database, Settings],
 ) -> tuple[sqlite_utils.Database, Settings, Callable[[], datetime]]:
     if isinstance(source, tuple):
         db, settings = source

@@ -29,9 +29,9 @@ from lapor_sync.report.overdue import (
     titles_of,
 )
 from lapor_sync.report.period import Period
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import NO_OPD
 from lapor_sync.timeutil import to_db
+from lapor_sync.working_days import WorkingCalendar
 
 EVENT_DAYS = 30  # events shown for ``--period all``
 ITEM_LIMIT = 300  # late and near-due complaints on an OPD page (the rest are counted)
