@@ -28,7 +28,7 @@ Timestamps
     the same zone as every timestamp the program stores (see ``timeutil``): operators and
     OPD liaisons think in WIB, and the offset keeps the value unambiguous for machines.
 
-Privacy (architecture invariant 7): defence in depth
+Privacy (docs/design.md, invariant 7): defence in depth
     1. The first line is the code itself: it never passes names, NIK, phone numbers,
        e-mail, complaint text, tokens or request bodies to a log call.
     2. An **allow-list of fields**. Only the keys in :data:`ALLOWED_FIELDS` (and those
