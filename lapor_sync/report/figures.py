@@ -17,7 +17,7 @@ the deadlines count it — SP4N-LAPOR!'s ``created_at``, else the register's ``r
 - ``open``: tickets whose register status is not terminal (closed, archived, forwarded);
 - ``median_days``: the median of the working days from the disposition to the first
   follow-up, over the tickets that have one: the least N such that the follow-up came by
-  the end of working day N (the counting convention of ``sla.calendar``, counted on the
+  the end of working day N (the counting convention of ``working_days``, counted on the
   configured ``WorkingCalendar``; 0 = the disposition's own date). So a follow-up on a
   Saturday after a Thursday disposition took 2 (Monday would have been in time), and on
   time means exactly N ≤ ``followup_days``;

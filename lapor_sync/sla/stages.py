@@ -1,6 +1,6 @@
 """The stages of a complaint's handling and their due dates, computed from a timeline.
 
-Stages (numbers from ``[deadlines]``; working days counted as in ``sla.calendar``):
+Stages (numbers from ``[deadlines]``; working days counted as in ``working_days``):
 
 - ``verification``: SP4N-LAPOR! verifies and dispositions, ``verification_days`` from
   submission; met at ``verified_at``.
