@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from lapor_sync.sla import deadlines as deadlines_module
+from lapor_sync.sla import deadline_rows as rows_module
 from lapor_sync.sla.deadlines import preview_scan, recompute_deadlines, scan
 from lapor_sync.store.db import open_database
 from tests.test_deadlines import (
@@ -115,7 +115,7 @@ def test_an_interrupted_first_scan_resumes_where_it_stopped(
 ) -> None:
     reference, db = store(tmp_path, "reference"), store(tmp_path, "interrupted")
     scan(reference, RULES, CAL, NOW, page=4)
-    real = deadlines_module.plan_deadline_rows
+    real = rows_module.plan_deadline_rows
     calls = {"n": 0}
 
     def dies_on_the_third_page(*args: object, **kwargs: object) -> object:
@@ -124,12 +124,12 @@ def test_an_interrupted_first_scan_resumes_where_it_stopped(
             raise KeyboardInterrupt  # the daemon stopped mid-pass
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(deadlines_module, "plan_deadline_rows", dies_on_the_third_page)
+    monkeypatch.setattr(rows_module, "plan_deadline_rows", dies_on_the_third_page)
     with pytest.raises(KeyboardInterrupt):
         scan(db, RULES, CAL, NOW, page=4)
     done = {r[0] for r in table(db)}
     assert done and len(done) <= 8  # two pages of four tickets were written
-    monkeypatch.setattr(deadlines_module, "plan_deadline_rows", real)
+    monkeypatch.setattr(rows_module, "plan_deadline_rows", real)
     resumed = scan(db, RULES, CAL, NOW, page=4)
     assert resumed.recompute.tickets == 13 - 8  # only the pages not done yet
     assert table(db) == table(reference)
