@@ -6,7 +6,7 @@ Three passes over the file, whose problems are all collected before anything is 
    keys, checks inside one section);
 2. each account's secrets are resolved (environment, private file, systemd credential, or
    a plain value on a loopback URL); this pass reads the raw document, so a mistake
-   elsewhere in the account does not hide a missing secret;
+   elsewhere in the account does not hide a missing secret (``config.secret_pass``);
 3. cross-section checks run on the raw document too (unique names, references).
 
 Every problem is one string that starts with its TOML key path, e.g.
@@ -22,19 +22,18 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from lapor_sync.config.fields import BASE_DIR, ChannelName, NumericId
-from lapor_sync.config.fields import is_loopback_host as _is_loopback
 from lapor_sync.config.notify_section import NotifyConfig, build_notify
 from lapor_sync.config.problem_text import Loc, key_path, pydantic_problem, toml_problem
-from lapor_sync.config.secret_sources import (
-    SecretOrigin,
-    SecretProblem,
-    SecretSpec,
-    resolve_secret,
+from lapor_sync.config.secret_pass import (
+    NOTIFY_SECRETS,
+    WEB_SECRET,
+    Resolved,
+    resolve_document_secrets,
+    tables_of,
 )
 from lapor_sync.config.sections import (
     DEFAULT_CHANNELS,
@@ -195,7 +194,7 @@ def settings_from_dict(
         problems += [pydantic_problem(e, ConfigFile) for e in errors]
 
     web_secret = resolve_secrets if resolve_web_secret is None else resolve_web_secret
-    secrets, secret_problems = _resolve_secrets(
+    secrets, secret_problems = resolve_document_secrets(
         data, environ, context, resolve_secrets, web_secret
     )
     problems += secret_problems
@@ -207,180 +206,12 @@ def settings_from_dict(
     return _build(document, secrets, config_path)
 
 
-# --- pass 2: secrets ---------------------------------------------------------------------
-
-_Resolved = dict[tuple[int, str], tuple[SecretStr, SecretOrigin]]
-# Key of the portal's session secret in ``_Resolved`` (accounts use their index >= 0).
-_WEB_SECRET = (-1, "session_secret")
-# A session secret shorter than this is refused: it signs every session cookie.
-MIN_SESSION_SECRET_CHARS = 32
-
-
-def _resolve_secrets(
-    data: Mapping[str, Any],
-    env: Mapping[str, str],
-    context: dict[str, Path],
-    resolve: bool,
-    resolve_web: bool,
-) -> tuple[_Resolved, list[tuple[Loc, str]]]:
-    resolved: _Resolved = {}
-    problems: list[tuple[Loc, str]] = []
-    for i, account in _tables(data.get("accounts")):
-        enabled = account.get("enabled", True)
-        enabled = enabled if isinstance(enabled, bool) else True
-        base_url = account.get("base_url")
-        host = _host_of(base_url) if isinstance(base_url, str) else None
-        loopback = _is_loopback(host) if host else None
-        auth = account.get("auth")
-        auth = auth if isinstance(auth, dict) else {}
-        sources: list[tuple[str, Any, Loc]] = [
-            (field, account.get(field), ("accounts", i, field)) for field in ("api_key", "token")
-        ]
-        if auth.get("scheme") == "oauth2":
-            sources += [
-                (f"auth.{f}", auth.get(f), ("accounts", i, "auth", f))
-                for f in ("client_id", "client_secret")
-            ]
-        for field, raw, loc in sources:
-            if raw is None:
-                continue  # "is required" comes from pass 1 (or the auth check)
-            try:
-                spec = SecretSpec.model_validate(raw, context=context)
-            except ValidationError:
-                continue  # reported by pass 1
-            if not resolve and spec.kind != "value":
-                resolved[(i, field)] = (SecretStr(""), spec.origin())
-                continue
-            try:
-                secret = resolve_secret(spec, env=env, plain_allowed=loopback)
-            except SecretProblem as problem:
-                if problem.missing and not enabled:
-                    secret = SecretStr("")  # a disabled account may lack its secrets
-                else:
-                    problems.append(((*loc, problem.key), problem.message))
-                    continue
-            resolved[(i, field)] = (secret, spec.origin())
-    _resolve_web_secret(data, env, context, resolve_web, resolved, problems)
-    problems += _resolve_notify_secrets(data, env, context, resolve, resolved)
-    return resolved, problems
-
-
-def _resolve_web_secret(
-    data: Mapping[str, Any],
-    env: Mapping[str, str],
-    context: dict[str, Path],
-    resolve: bool,
-    resolved: _Resolved,
-    problems: list[tuple[Loc, str]],
-) -> None:
-    """web.session_secret: same sources as the API credentials.
-
-    A source that is simply missing loads as empty (the daemon reads the same file without
-    the portal's credential; ``lapor-sync web`` refuses to start then). A plain value is
-    allowed only when web.public_url is loopback; unsafe files are always a problem.
-    """
-    web = data.get("web")
-    raw = web.get("session_secret") if isinstance(web, dict) else None
-    if raw is None:
-        return
-    try:
-        spec = SecretSpec.model_validate(raw, context=context)
-    except ValidationError:
-        return  # reported by pass 1
-    if not resolve and spec.kind != "value":
-        resolved[_WEB_SECRET] = (SecretStr(""), spec.origin())
-        return
-    public_url = web.get("public_url", "http://127.0.0.1") if isinstance(web, dict) else None
-    host = _host_of(public_url) if isinstance(public_url, str) else None
-    loopback = _is_loopback(host) if host else None
-    loc: Loc = ("web", "session_secret", spec.kind)
-    if spec.kind == "value" and loopback is False:
-        problems.append(
-            (
-                loc,
-                "a plain value is allowed only when web.public_url is a loopback address; "
-                "use env, file or credential for a portal others reach",
-            )
-        )
-        return
-    try:
-        secret = resolve_secret(spec, env=env, plain_allowed=True)
-    except SecretProblem as problem:
-        if not problem.missing:
-            problems.append((loc, problem.message))
-            return
-        secret = SecretStr("")
-    if secret.get_secret_value() and len(secret.get_secret_value()) < MIN_SESSION_SECRET_CHARS:
-        problems.append(
-            (
-                loc,
-                f"is shorter than {MIN_SESSION_SECRET_CHARS} characters; make one with: "
-                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'",
-            )
-        )
-        return
-    resolved[_WEB_SECRET] = (secret, spec.origin())
-
-
-# Keys of the notify secrets in ``_Resolved`` (accounts use their index, >= 0).
-_NOTIFY_SECRETS = {"smtp": (-3, "password"), "webhook": (-4, "secret")}
-
-
-def _resolve_notify_secrets(
-    data: Mapping[str, Any],
-    env: Mapping[str, str],
-    context: dict[str, Path],
-    resolve: bool,
-    resolved: _Resolved,
-) -> list[tuple[Loc, str]]:
-    """The SMTP password and the webhook secret, by the accounts' rules."""
-    problems: list[tuple[Loc, str]] = []
-    notify = data.get("notify")
-    if not isinstance(notify, dict):
-        return problems
-    enabled = notify.get("enabled", False) is True
-    for table, (slot, field) in _NOTIFY_SECRETS.items():
-        section = notify.get(table)
-        if not isinstance(section, dict) or section.get(field) is None:
-            continue
-        host = section.get("host") if table == "smtp" else None
-        url = section.get("url") if table == "webhook" else None
-        if isinstance(url, str):
-            host = _host_of(url)
-        loopback = _is_loopback(host) if isinstance(host, str) and host else None
-        try:
-            spec = SecretSpec.model_validate(section[field], context=context)
-        except ValidationError:
-            continue  # reported by pass 1
-        if not resolve and spec.kind != "value":
-            resolved[(slot, field)] = (SecretStr(""), spec.origin())
-            continue
-        try:
-            secret = resolve_secret(spec, env=env, plain_allowed=loopback)
-        except SecretProblem as problem:
-            if problem.missing and not enabled:
-                secret = SecretStr("")  # notifications off: the secret is not needed yet
-            else:
-                problems.append((("notify", table, field, problem.key), problem.message))
-                continue
-        resolved[(slot, field)] = (secret, spec.origin())
-    return problems
-
-
-def _host_of(url: str) -> str | None:
-    """The host of a URL even when the URL is otherwise invalid (reported in pass 1)."""
-    try:
-        return urlsplit(url.strip()).hostname
-    except ValueError:
-        return None
-
-
 # --- pass 3: cross-section checks --------------------------------------------------------
 
 
 def _cross_checks(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
-    accounts = list(_tables(data.get("accounts")))
+    accounts = list(tables_of(data.get("accounts")))
     if data.get("accounts") == []:
         # here, not as min_length: pydantic counts only the *valid* items for min_length
         problems.append((("accounts",), "must have at least one [[accounts]] table"))
@@ -396,7 +227,7 @@ def _cross_checks(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
                 (("accounts", i, "api_key"), 'is required (unless auth.scheme = "oauth2")')
             )
 
-    opds = list(_tables(data.get("opd")))
+    opds = list(tables_of(data.get("opd")))
     _unique(opds, "code", "opd", "OPD code", problems)
     _unique(opds, "institution_id", "opd", "institution_id", problems)
     for i, opd in opds:
@@ -451,12 +282,6 @@ def _notify_checks(
     return problems
 
 
-def _tables(value: object) -> list[tuple[int, dict[str, Any]]]:
-    if not isinstance(value, list):
-        return []
-    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
-
-
 def _unique(
     items: Sequence[tuple[int, dict[str, Any]]],
     key: str,
@@ -485,7 +310,7 @@ def _unique(
 # --- building the result -----------------------------------------------------------------
 
 
-def _build(document: ConfigFile, secrets: _Resolved, config_path: Path) -> Settings:
+def _build(document: ConfigFile, secrets: Resolved, config_path: Path) -> Settings:
     accounts = []
     for i, cfg in enumerate(document.accounts):
         api_key, api_key_origin = secrets.get((i, "api_key"), (SecretStr(""), None))
@@ -533,19 +358,19 @@ def _build(document: ConfigFile, secrets: _Resolved, config_path: Path) -> Setti
         web=_web(document.web, secrets),
         notify=build_notify(
             document.notify,
-            _secret_at(secrets, _NOTIFY_SECRETS["smtp"]),
-            _secret_at(secrets, _NOTIFY_SECRETS["webhook"]),
+            _secret_at(secrets, NOTIFY_SECRETS["smtp"]),
+            _secret_at(secrets, NOTIFY_SECRETS["webhook"]),
         ),
     )
 
 
-def _web(config: WebConfig, secrets: _Resolved) -> WebSettings:
+def _web(config: WebConfig, secrets: Resolved) -> WebSettings:
     fields = config.model_dump(exclude={"session_secret"})
-    secret, origin = secrets.get(_WEB_SECRET, (SecretStr(""), None))
+    secret, origin = secrets.get(WEB_SECRET, (SecretStr(""), None))
     return WebSettings(**fields, session_secret=secret, session_secret_origin=origin)
 
 
-def _secret_at(secrets: _Resolved, slot: tuple[int, str]) -> SecretStr | None:
+def _secret_at(secrets: Resolved, slot: tuple[int, str]) -> SecretStr | None:
     found = secrets.get(slot)
     return found[0] if found is not None else None
 
