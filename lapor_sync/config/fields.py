@@ -11,7 +11,7 @@ import ipaddress
 import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
@@ -47,6 +47,31 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def loopback_unless_allowed(
+    value: str, info: ValidationInfo, flag: str, key: str, hint: str = ""
+) -> str:
+    """A listening host: loopback, unless the section's ``flag`` (``key`` in messages) is
+    true; read from ``info.data``, so the flag must come before the host in the model."""
+    if not is_loopback_host(value) and info.data.get(flag) is not True:
+        raise ValueError(
+            f"must be a loopback address (127.0.0.1, ::1 or localhost) unless {key} = true"
+            + (f"; {hint}" if hint else "")
+        )
+    return value
+
+
+_Bound = TypeVar("_Bound", float, timedelta)
+
+
+def at_least_earlier(value: _Bound, info: ValidationInfo, earlier: str, key: str) -> _Bound:
+    """``value``, refused below the section's earlier field ``earlier`` (``key`` in
+    messages); an earlier field that is itself invalid is left to its own message."""
+    bound = info.data.get(earlier)
+    if isinstance(bound, type(value)) and value < bound:
+        raise ValueError(f"must be at least {key}")
+    return value
 
 
 def check_base_url(value: str) -> str:

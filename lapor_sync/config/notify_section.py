@@ -25,6 +25,7 @@ from lapor_sync.config.fields import (
     OpdCode,
     PositiveDuration,
     PositiveFloat,
+    at_least_earlier,
     check_base_url,
     is_loopback_host,
     url_host,
@@ -133,10 +134,9 @@ class _NotifyBase(Section):
     @field_validator("backoff_max_seconds")
     @classmethod
     def _max_backoff(cls, value: float, info: ValidationInfo) -> float:
-        initial = info.data.get("backoff_initial_seconds")
-        if isinstance(initial, float) and value < initial:
-            raise ValueError("must be at least notify.backoff_initial_seconds")
-        return value
+        return at_least_earlier(
+            value, info, "backoff_initial_seconds", "notify.backoff_initial_seconds"
+        )
 
     @property
     def weekly_weekday(self) -> int:

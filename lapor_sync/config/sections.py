@@ -40,8 +40,10 @@ from lapor_sync.config.fields import (
     PositiveFloat,
     ResolvedPath,
     Slug,
+    at_least_earlier,
     check_base_url,
     is_loopback_host,
+    loopback_unless_allowed,
     url_host,
 )
 from lapor_sync.config.secret_sources import SecretOrigin, SecretSpec
@@ -361,12 +363,9 @@ class DaemonSettings(Section):
     @field_validator("health_host")
     @classmethod
     def _loopback_health(cls, value: str, info: ValidationInfo) -> str:
-        if not is_loopback_host(value) and info.data.get("allow_remote_health") is not True:
-            raise ValueError(
-                "must be a loopback address (127.0.0.1, ::1 or localhost) unless "
-                "daemon.allow_remote_health = true"
-            )
-        return value
+        return loopback_unless_allowed(
+            value, info, "allow_remote_health", "daemon.allow_remote_health"
+        )
 
 
 Authority = Literal["lapor", "local"]
@@ -446,12 +445,9 @@ class _WebBase(Section):
     @field_validator("host")
     @classmethod
     def _loopback_host(cls, value: str, info: ValidationInfo) -> str:
-        if not is_loopback_host(value) and info.data.get("allow_remote") is not True:
-            raise ValueError(
-                "must be a loopback address (127.0.0.1, ::1 or localhost) unless "
-                "web.allow_remote = true; behind nginx keep it loopback"
-            )
-        return value
+        return loopback_unless_allowed(
+            value, info, "allow_remote", "web.allow_remote", "behind nginx keep it loopback"
+        )
 
     @field_validator("public_url")
     @classmethod
@@ -461,10 +457,7 @@ class _WebBase(Section):
     @field_validator("session_max")
     @classmethod
     def _max_after_idle(cls, value: timedelta, info: ValidationInfo) -> timedelta:
-        idle = info.data.get("session_idle")
-        if isinstance(idle, timedelta) and value < idle:
-            raise ValueError("must be at least web.session_idle")
-        return value
+        return at_least_earlier(value, info, "session_idle", "web.session_idle")
 
     @property
     def secure_cookies(self) -> bool:
