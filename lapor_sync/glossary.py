@@ -97,16 +97,21 @@ STATE_LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 
+def _label(labels: Mapping[str, str], value: str | None, what: str) -> str:
+    """``labels[value]``; ``-`` for no value; a value not in ``labels`` (another program
+    wrote it into the register) quoted under "<what> tidak dikenal", never shown bare."""
+    if not value:
+        return "-"
+    return labels.get(value) or f"{what} tidak dikenal ({value!r})"
+
+
 def state_label(value: str | None) -> str:
     """The one Indonesian name of an internal state; ``-`` for none.
 
     A value that is not a state (another program wrote it into the register) is quoted
     under an Indonesian phrase instead of being shown bare.
     """
-    if not value:
-        return "-"
-    label = STATE_LABELS.get(value)
-    return label if label is not None else f"status tidak dikenal ({value!r})"
+    return _label(STATE_LABELS, value, "status")
 
 
 # --- deadlines --------------------------------------------------------------------------------
@@ -184,15 +189,11 @@ OUTBOX_STATE_LABELS: Mapping[str, str] = MappingProxyType(
 
 
 def outbox_kind_label(kind: str | None) -> str:
-    if not kind:
-        return "-"
-    return OUTBOX_KIND_LABELS.get(kind) or f"jenis kiriman tidak dikenal ({kind!r})"
+    return _label(OUTBOX_KIND_LABELS, kind, "jenis kiriman")
 
 
 def outbox_state_label(state: str | None) -> str:
-    if not state:
-        return "-"
-    return OUTBOX_STATE_LABELS.get(state) or f"keadaan kiriman tidak dikenal ({state!r})"
+    return _label(OUTBOX_STATE_LABELS, state, "keadaan kiriman")
 
 
 # --- conflicts --------------------------------------------------------------------------------
@@ -212,9 +213,7 @@ DECISION_LABELS: Mapping[str, str] = MappingProxyType(
 
 
 def conflict_label(kind: str | None) -> str:
-    if not kind:
-        return "-"
-    return CONFLICT_LABELS.get(kind) or f"jenis konflik tidak dikenal ({kind!r})"
+    return _label(CONFLICT_LABELS, kind, "jenis konflik")
 
 
 # --- channels and origins ---------------------------------------------------------------------
@@ -236,15 +235,11 @@ ORIGIN_LABELS: Mapping[str, str] = MappingProxyType(
 
 
 def channel_label(channel: str | None) -> str:
-    if not channel:
-        return "-"
-    return CHANNEL_LABELS.get(channel) or f"saluran tidak dikenal ({channel!r})"
+    return _label(CHANNEL_LABELS, channel, "saluran")
 
 
 def origin_label(origin: str | None) -> str:
-    if not origin:
-        return "-"
-    return ORIGIN_LABELS.get(origin) or f"asal tidak dikenal ({origin!r})"
+    return _label(ORIGIN_LABELS, origin, "asal")
 
 
 # --- OPDs -------------------------------------------------------------------------------------
