@@ -45,9 +45,9 @@ from lapor_sync.config.sections import (
     ReportSettings,
     ScheduleSettings,
     StoreSettings,
-    WebSettings,
 )
 from lapor_sync.config.settings import Settings
+from lapor_sync.config.web_section import WebSettings
 from lapor_sync.domain import DEFAULT_STATUS_MAP
 
 __all__ = [

@@ -49,6 +49,11 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def int_between(low: int, high: int) -> object:
+    """``Annotated[int, int_between(1, 65535)]``: a strict integer in ``[low, high]``."""
+    return Field(ge=low, le=high, strict=True)
+
+
 def loopback_unless_allowed(
     value: str, info: ValidationInfo, flag: str, key: str, hint: str = ""
 ) -> str:

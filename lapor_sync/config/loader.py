@@ -52,10 +52,9 @@ from lapor_sync.config.sections import (
     ScheduleSettings,
     Section,
     StoreSettings,
-    WebConfig,
-    WebSettings,
 )
 from lapor_sync.config.settings import Settings
+from lapor_sync.config.web_section import WebConfig, WebSettings
 from lapor_sync.domain import DEFAULT_STATUS_MAP, ComplaintState, status_key
 from lapor_sync.errors import ConfigError
 

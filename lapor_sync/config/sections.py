@@ -40,8 +40,8 @@ from lapor_sync.config.fields import (
     PositiveFloat,
     ResolvedPath,
     Slug,
-    at_least_earlier,
     check_base_url,
+    int_between,
     is_loopback_host,
     loopback_unless_allowed,
     url_host,
@@ -63,10 +63,6 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
-def _int(low: int, high: int) -> object:
-    return Field(ge=low, le=high, strict=True)
-
-
 class StoreSettings(Section):
     """[store]: the local SQLite database."""
 
@@ -85,7 +81,7 @@ class _AccountBase(Section):
     name: Slug
     institution_id: NumericId
     base_url: str
-    page_size: Annotated[int, _int(1, 100)] = 100
+    page_size: Annotated[int, int_between(1, 100)] = 100
     enabled: StrictBool = True
     auth: AccountAuth = Field(default_factory=AccountAuth)
     profile: ProfileName = "default"
@@ -174,20 +170,20 @@ class HttpSettings(Section):
 
     connect_timeout: Annotated[PositiveFloat, Field(le=300)] = 5.0
     read_timeout: Annotated[PositiveFloat, Field(le=3600)] = 30.0
-    retry_attempts: Annotated[int, _int(1, 20)] = 5
+    retry_attempts: Annotated[int, int_between(1, 20)] = 5
     retry_initial_wait: Annotated[NonNegativeFloat, Field(le=3600)] = 1.0
     retry_max_wait: Annotated[NonNegativeFloat, Field(le=3600)] = 30.0
     retry_after_cap: Annotated[PositiveFloat, Field(le=86400)] = 300.0
-    concurrency: Annotated[int, _int(1, 32)] = 4
+    concurrency: Annotated[int, int_between(1, 32)] = 4
     # The whole of one attempt (connect, send, every byte of the answer): a server that
     # trickles bytes below read_timeout is cut off here.
     request_deadline: Annotated[PositiveFloat, Field(le=3600)] = 120.0
     # Per account, shared by its pull and push; 0 = no budget (Retry-After still holds).
-    max_requests_per_minute: Annotated[int, _int(0, 100_000)] = 0
+    max_requests_per_minute: Annotated[int, int_between(0, 100_000)] = 0
     # Requests on the wire at once across all accounts (accounts are pulled in parallel).
-    max_in_flight: Annotated[int, _int(1, 256)] = 16
+    max_in_flight: Annotated[int, int_between(1, 256)] = 16
     # The largest answer read, decoded (a list page of 100 is a few hundred KB).
-    max_answer_mib: Annotated[int, _int(1, 1024)] = 16
+    max_answer_mib: Annotated[int, int_between(1, 1024)] = 16
     ca_bundle: ResolvedPath | None = None
     user_agent: NonEmptyStr = f"lapor-sync/{__version__}"
 
@@ -222,9 +218,9 @@ class HttpSettings(Section):
 class PullSettings(Section):
     """[pull]: reading complaints from SP4N-LAPOR!."""
 
-    lookback_seconds: Annotated[int, _int(0, 7 * 86400)] = 600
+    lookback_seconds: Annotated[int, int_between(0, 7 * 86400)] = 600
     backfill_since: ConfigDate | None = None
-    max_verify_passes: Annotated[int, _int(1, 100)] = 3
+    max_verify_passes: Annotated[int, int_between(1, 100)] = 3
     mass_drop_ratio: Annotated[float, Field(ge=0, le=1, strict=True)] = 0.5
     download_attachments: bool = False  # metadata only unless true (docs/sync.md)
 
@@ -236,7 +232,7 @@ class PullSettings(Section):
 class PushSettings(Section):
     """[push]: the outbox of writes to SP4N-LAPOR!."""
 
-    max_attempts: Annotated[int, _int(1, 1000)] = 8
+    max_attempts: Annotated[int, int_between(1, 1000)] = 8
     backoff_initial_seconds: Annotated[PositiveFloat, Field(le=86400)] = 30.0
     backoff_max_seconds: Annotated[PositiveFloat, Field(le=7 * 86400)] = 3600.0
     # A row whose answer was lost and is still not settled after this long is an alarm.
@@ -267,12 +263,12 @@ class ScheduleSettings(Section):
 class DeadlineSettings(Section):
     """[deadlines]: service-level clocks, in working days unless stated."""
 
-    verification_days: Annotated[int, _int(1, 365)] = 3
-    followup_days: Annotated[int, _int(1, 365)] = 5
-    closure_days: Annotated[int, _int(1, 365)] = 10
-    settlement_days: Annotated[int, _int(1, 3650)] = 60
+    verification_days: Annotated[int, int_between(1, 365)] = 3
+    followup_days: Annotated[int, int_between(1, 365)] = 5
+    closure_days: Annotated[int, int_between(1, 365)] = 10
+    settlement_days: Annotated[int, int_between(1, 3650)] = 60
     settlement_unit: Literal["working", "calendar"] = "working"
-    near_due_days: Annotated[int, _int(0, 365)] = 1
+    near_due_days: Annotated[int, int_between(0, 365)] = 1
 
 
 class CalendarOverrides(Section):
@@ -325,7 +321,7 @@ class LocalSettings(Section):
 
     reference_format: NonEmptyStr = "LPG-{year}-{seq:06d}"
     default_account: Slug | None = None
-    attachment_max_mib: Annotated[int, _int(1, 100)] = 10  # per file (local/attachments.py)
+    attachment_max_mib: Annotated[int, int_between(1, 100)] = 10  # per file (local/attachments.py)
     create: CreateSettings = Field(default_factory=CreateSettings)
 
     @field_validator("reference_format")
@@ -354,7 +350,7 @@ class DaemonSettings(Section):
 
     allow_remote_health: StrictBool = False
     health_host: NonEmptyStr = Field(default="127.0.0.1", validate_default=True)
-    health_port: Annotated[int, _int(1, 65535)] = 9108
+    health_port: Annotated[int, int_between(1, 65535)] = 9108
     log_format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower)] = "auto"
     log_level: Annotated[
         Literal["debug", "info", "warning", "error", "critical"], BeforeValidator(_lower)
@@ -404,88 +400,3 @@ class ReportSettings(Section):
     """[report]: where liaison reports are written."""
 
     out_dir: ResolvedPath = Field(default=Path("var/report"), validate_default=True)
-
-
-def _check_public_url(value: str) -> str:
-    """The portal's address as users' browsers reach it; no trailing slash.
-
-    https is required unless the host is loopback (a portal used on this machine only).
-    A path prefix is allowed (``https://example.go.id/lapor``); query and fragment are not.
-    """
-    return check_base_url(value)
-
-
-class _WebBase(Section):
-    allow_remote: StrictBool = False
-    host: NonEmptyStr = Field(default="127.0.0.1", validate_default=True)
-    port: Annotated[int, _int(1, 65535)] = 8088
-    public_url: str = Field(default="http://127.0.0.1:8088", validate_default=True)
-    trust_proxy: StrictBool = False
-    threads: Annotated[int, _int(1, 64)] = 4
-    session_idle: PositiveDuration = timedelta(minutes=30)
-    session_max: PositiveDuration = timedelta(hours=12)
-    login_max_failures: Annotated[int, _int(1, 100)] = 5
-    login_lockout: PositiveDuration = timedelta(minutes=15)
-    tracking_url: str = "https://www.lapor.go.id/laporan/detil/{tracking_id}"
-
-    @field_validator("tracking_url")
-    @classmethod
-    def _tracking_url(cls, value: str) -> str:
-        try:
-            example = value.format(tracking_id="1234567")
-        except (KeyError, IndexError, ValueError):
-            raise ValueError(
-                'must be an https:// address using only {tracking_id}, e.g. '
-                '"https://www.lapor.go.id/laporan/detil/{tracking_id}"'
-            ) from None
-        if "{tracking_id}" not in value or not example.startswith("https://"):
-            raise ValueError("must be an https:// address containing {tracking_id}")
-        return value
-
-    @field_validator("host")
-    @classmethod
-    def _loopback_host(cls, value: str, info: ValidationInfo) -> str:
-        return loopback_unless_allowed(
-            value, info, "allow_remote", "web.allow_remote", "behind nginx keep it loopback"
-        )
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str) -> str:
-        return _check_public_url(value)
-
-    @field_validator("session_max")
-    @classmethod
-    def _max_after_idle(cls, value: timedelta, info: ValidationInfo) -> timedelta:
-        return at_least_earlier(value, info, "session_idle", "web.session_idle")
-
-    @property
-    def secure_cookies(self) -> bool:
-        """Session cookies carry ``Secure`` exactly when the portal is served over https."""
-        return self.public_url.startswith("https://")
-
-    def public_tracking_url(self, tracking_id: str) -> str:
-        """The complaint's public page on SP4N-LAPOR! (``tracking_url``)."""
-        return self.tracking_url.format(tracking_id=tracking_id)
-
-    def complaint_url(self, ref: str) -> str:
-        """The fixed address of a complaint's page: ``{public_url}/aduan/<local ref>``."""
-        return f"{self.public_url}/aduan/{ref}"
-
-
-class WebConfig(_WebBase):
-    """[web] as written: the session secret is still only a reference (or absent)."""
-
-    session_secret: SecretSpec | None = None
-
-
-class WebSettings(_WebBase):
-    """[web]: the portal (``lapor-sync web``) with its session secret read.
-
-    ``session_secret`` is empty when no source is configured, or when its source is missing
-    at load time (the daemon loads the same file without the portal's credential);
-    ``lapor-sync web`` refuses to start then. ``session_secret_origin`` holds no secret.
-    """
-
-    session_secret: SecretStr = SecretStr("")
-    session_secret_origin: SecretOrigin | None = None

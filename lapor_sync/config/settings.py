@@ -33,8 +33,8 @@ from lapor_sync.config.sections import (
     ScheduleSettings,
     Section,
     StoreSettings,
-    WebSettings,
 )
+from lapor_sync.config.web_section import WebSettings
 from lapor_sync.domain import ComplaintState, status_key
 from lapor_sync.errors import ConfigError
 from lapor_sync.working_days import WorkingCalendar
