@@ -149,3 +149,28 @@ def test_download_option_fetches_the_bytes_into_the_sha256_store(
     }
     assert again["surat.pdf"] == sha and again["hilang.jpg"] == hashlib.sha256(JPEG).hexdigest()
     assert again["besar.png"] is None  # over local.attachment_max_mib: never stored
+
+
+def test_files_pushed_to_the_sandbox_come_back_whole_with_the_download_option(
+    make_env: Any,
+) -> None:
+    env = make_env(SandboxWorld(seed=54))
+    ref = new_ticket(env, ("foto.png", PNG), ("surat.pdf", PDF))
+    push_outbox(env.app)
+    settings = env.app.settings
+    env.app.settings = settings.model_copy(
+        update={"pull": settings.pull.model_copy(update={"download_attachments": True})}
+    )
+    pull_account(env.app, PEMPROV)
+    (cid,) = env.world.find_by_tag(ref)
+    rows = list(
+        env.app.db.query(
+            "SELECT file_name, sha256 FROM remote_attachments WHERE complaint_id = ? "
+            "ORDER BY position",
+            [str(cid)],
+        )
+    )
+    assert [(r["file_name"], r["sha256"]) for r in rows] == [
+        ("foto.png", hashlib.sha256(PNG).hexdigest()),
+        ("surat.pdf", hashlib.sha256(PDF).hexdigest()),
+    ]

@@ -336,7 +336,7 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
             disposition_id=target,
         )
         record = world.record(cid)
-        record.attachments = world.uploads.attach(cid, account, images + docs)
+        record.attachments = world.uploads.attach(cid, account, images + docs, req.base_url)
         tracking = record.tracking_id
         shape = world.next_create_shape()
     message = "Laporan berhasil dibuat."

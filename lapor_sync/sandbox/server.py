@@ -40,6 +40,7 @@ from lapor_sync.sandbox.gateway import TOKEN_PATH
 from lapor_sync.sandbox.world import SandboxWorld
 
 MAX_BODY = 32 * 1024 * 1024
+FILES_PATH = "/lampiran/"  # below the API prefix: uploaded files (sandbox/uploads.py)
 GATEWAY_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -180,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = control_handle(
                     self.sandbox.world, self.command, path[len("/_sandbox"):], params, body)
                 self._send_json(status, payload)
+            elif self.command == "GET" and path.startswith(self.sandbox.prefix + FILES_PATH):
+                self._file(path[len(self.sandbox.prefix + FILES_PATH):])
             elif path == TOKEN_PATH and self.command == "POST":
                 status, payload = self.sandbox.world.gateway.token(
                     self._header_map(), self._read_body())
@@ -196,6 +199,18 @@ class _Handler(BaseHTTPRequestHandler):
                                       "errors": {}})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+
+    def _file(self, rest: str) -> None:
+        """An uploaded file's bytes, as file storage serves them: no credentials needed
+        (the URL is the secret), the stored media type (sandbox/uploads.py)."""
+        number = rest.split("/", 1)[0]
+        with self.sandbox.world.lock:
+            upload = self.sandbox.world.uploads.by_id.get(int(number)) if number.isdigit() \
+                else None
+        if upload is None:
+            self._send(404, b"", "text/plain")
+            return
+        self._send(200, upload.data, upload.media_type)
 
     def _api(self, path: str, params: dict[str, str]) -> None:
         sandbox = self.sandbox

@@ -7,7 +7,9 @@ rules, as a server would have them: at most ``max_bytes`` per file (10 MB unless
 changes it) and the extension must be one of the allowed ones (else 422, nothing kept).
 
 A create lists the ids in ``images``/``docs``; the world attaches the uploads it knows to
-the complaint (shown in its detail as ``attachments``). Strict mode: an id that was never
+the complaint (shown in its detail as ``attachments``, with a URL below the API prefix,
+``/lampiran/{id}/{name}``, that the server answers with the bytes and no credentials, as
+file storage would). Strict mode: an id that was never
 uploaded, was uploaded by another account, or is already used by a complaint is a 422.
 Uploads nobody refers to stay, as on a real server: that is what a lost answer leaves.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from lapor_sync.sandbox.forms import FilePart
 
@@ -92,27 +95,30 @@ class UploadStore:
                     problems.append(f"Lampiran {upload_id} sudah dipakai.")
         return problems
 
-    def attach(self, complaint_id: int, account: str, ids: list[int]) -> list[dict[str, Any]]:
-        """Give the known, unused uploads to the complaint; their detail entries."""
+    def attach(
+        self, complaint_id: int, account: str, ids: list[int], base_url: str
+    ) -> list[dict[str, Any]]:
+        """Give the known, unused uploads to the complaint; their detail entries, with
+        URLs the sandbox serves (``{base_url}/lampiran/{id}/{name}``, no credentials)."""
         out: list[dict[str, Any]] = []
         for upload_id in ids:
             upload = self.by_id.get(upload_id)
             if upload is None or upload.account != account or upload.complaint_id is not None:
                 continue  # lenient reading: an unknown id is ignored
             upload.complaint_id = complaint_id
-            out.append(entry(upload))
+            out.append(entry(upload, base_url))
         return out
 
     def referenced(self) -> list[Upload]:
         return [u for u in self.by_id.values() if u.complaint_id is not None]
 
 
-def entry(upload: Upload) -> dict[str, Any]:
+def entry(upload: Upload, base_url: str) -> dict[str, Any]:
     """How a complaint's detail lists an attachment."""
     return {
         "id": upload.id,
         "name": upload.name,
         "mime_type": upload.media_type,
         "size": len(upload.data),
-        "url": f"https://lapor.example.id/lampiran/{upload.id}/{upload.name}",
+        "url": f"{base_url.rstrip('/')}/lampiran/{upload.id}/{quote(upload.name)}",
     }
