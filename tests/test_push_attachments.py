@@ -172,3 +172,27 @@ def test_a_dry_run_uploads_nothing_and_shows_the_create_referring_to_files(
     create = next(p for p in plan.pushes if p.ticket_ref == ref)
     assert create.outcome == "send" and {"images", "docs"} <= set(create.fields)
     assert [a["upload_id"] for a in attachments(env)] == [None, None]  # the store untouched
+
+
+def test_a_stored_file_that_changed_stops_the_create_and_detach_lets_it_go(
+    make_env: Any,
+) -> None:
+    from lapor_sync.local.attachments import detach_from_ticket
+
+    env = make_env(SandboxWorld(seed=49))
+    ref = new_ticket(env, ("foto.png", PNG), ("surat.pdf", PDF))
+    kept = env.app.attachments_folder / attachments(env)[1]["sha256"]
+    kept.write_bytes(b"%PDF-1.4 something else")  # damaged on disk
+    summary = push_outbox(env.app)
+    assert summary.dead == 1 and env.world.find_by_tag(ref) == []
+    row = outbox_row(env)
+    assert f"attachment 2 of {ref}" in row["last_error"]
+    assert "missing from the store's attachments folder or changed" in row["last_error"]
+    assert env.world.stats.count("create") == 0
+    # the operator takes the damaged file off and replays the row: the first file's
+    # upload id was committed, so it is not uploaded again
+    detach_from_ticket(env.app.db, ref, 2, env.app.attachments_folder)
+    assert retry_rows(env.app.db, all_dead=True) == 1
+    push_outbox(env.app)
+    assert on_remote(env, ref) == [("foto.png", len(PNG))]
+    assert env.world.stats.count("upload") == 1

@@ -61,9 +61,11 @@ def of_ticket(db: sqlite_utils.Database, ticket_id: int) -> list[dict[str, Any]]
 
 
 def remove_local(db: sqlite_utils.Database, ticket_id: int, attachment_id: int) -> bool:
-    """Take a not yet uploaded attachment off its ticket; True when one was removed."""
+    """Take an attachment off its ticket; True when one was removed. Only while the create
+    has not gone (the caller checks): an upload already made then stays unreferenced on
+    the remote, which is harmless."""
     cursor = db.execute(
-        "DELETE FROM local_attachments WHERE id = ? AND ticket_id = ? AND upload_id IS NULL",
+        "DELETE FROM local_attachments WHERE id = ? AND ticket_id = ?",
         [attachment_id, ticket_id],
     )
     return cursor.rowcount > 0
