@@ -271,7 +271,7 @@ def intake() -> ResponseReturnValue:
                     ctx.settings.local.reference_format,
                     account,
                     files,
-                    folder_of(ctx.settings.store.path),
+                    folder_of(ctx.path),  # beside the database the portal writes
                 )
                 flash(
                     f"Pengaduan {created.ref} dicatat; akan dikirim ke SP4N-LAPOR! pada "
