@@ -396,6 +396,12 @@ def push_policy(settings: Settings) -> PushPolicy:
         create=CreateDefaults.from_settings(settings),
         attachments_folder=attachments_folder_of(settings.store.path),
         attachment_max_bytes=settings.local.attachment_max_mib * 1024 * 1024,
+        account_scopes={
+            a.name: frozenset(
+                {a.institution_id} | {o.institution_id for o in settings.opd if o.account == a.name}
+            )
+            for a in settings.accounts
+        },
     )
 
 

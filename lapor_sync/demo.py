@@ -221,6 +221,9 @@ def _narrate(
         "Tim UPTD sudah meninjau lokasi; penambalan dijadwalkan pekan ini.",
         now=app.clock(),
     )
+    # The pull sees the disposition first: a follow-up goes only while the complaint is
+    # with the instansi or one of its units (sync/disposition_gate.py).
+    pull_account(app, "pemprov-lampung")
     pushed_followups = push_outbox(app)
     pull_account(app, "pemprov-lampung")
     adopt_pulled(app)

@@ -193,6 +193,7 @@ def test_strict_sandbox_requires_every_create_field_and_forward_flags() -> None:
     from lapor_sync.sandbox.testing import SandboxClient
 
     world = SandboxWorld(seed=13)
+    world.contract.strict = False  # first the lenient reading (strict is the default)
     complete = {
         "title": "Judul",
         "content": "Isi",

@@ -56,7 +56,7 @@ def new_complaint(tag: str) -> NewComplaint:
         category_id="5",
         classification_id="1",
         disposition_id=UNIT,
-        location_id=None,
+        location_id="1871",
         date_of_incident=date(2026, 11, 20),
         is_anonymous=False,
         is_secret=True,

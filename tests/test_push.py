@@ -81,6 +81,7 @@ def test_followup_and_forward_with_dropped_answers_each_land_once(make_env: Any)
     push_outbox(env.app)
     (cid,) = env.world.find_by_tag(ref)
     env.world.verify(cid)
+    pull_account(env.app, PEMPROV)  # the follow-up and forward go once the disposition is seen
     add_followup(env.app.db, ref, "BMBK", "Sudah diperbaiki petugas UPTD.")
     add_forward(env.app.db, ref, "1871", "Kewenangan Pemerintah Kota Bandar Lampung")
     env.world.faults.script("followup_add", ["drop_after_commit"])
@@ -143,17 +144,25 @@ def test_every_row_behind_a_dead_row_says_why_it_waits(make_env: Any) -> None:
         assert "row 1" in waiting["last_error"] and "dead" in waiting["last_error"]
 
 
-def test_a_forward_the_instansi_may_not_do_is_dead_and_others_go_on(make_env: Any) -> None:
+def test_a_forward_before_the_disposition_waits_and_others_go_on(make_env: Any) -> None:
     env = make_env(SandboxWorld(seed=15))
     first = new_ticket(env, title="Pertama")
     push_outbox(env.app)
-    add_forward(env.app.db, first, "1871")  # not yet verified: not in the province's scope
+    add_forward(env.app.db, first, "1871")  # not yet verified: not with the province yet
     second = new_ticket(env, title="Kedua")
     summary = push_outbox(env.app)
-    assert summary.dead == 1 and summary.sent == 1
+    assert summary.dead == 0 and summary.sent == 1 and summary.waiting == 1
     assert len(env.world.find_by_tag(second)) == 1
-    dead = outbox(env)[1]
-    assert dead["kind"] == "forward" and "does not allow this instansi" in dead["last_error"]
+    assert env.world.stats.count("reject") == 0  # nothing sent that would be refused
+    waiting = outbox(env)[1]
+    assert waiting["kind"] == "forward" and waiting["state"] == "pending"
+    assert waiting["last_error"].startswith("waiting for disposition")
+    (cid,) = env.world.find_by_tag(first)
+    env.world.verify(cid)
+    pull_account(env.app, PEMPROV)
+    push_outbox(env.app)
+    assert outbox(env)[1]["state"] == "done"
+    assert env.world.status_seen_by(cid, "18")[1] == "Ditolak"
 
 
 def test_429_waits_at_least_retry_after(make_env: Any) -> None:
@@ -184,8 +193,9 @@ def test_one_stuck_ticket_does_not_hold_up_the_others(make_env: Any) -> None:
         add_followup(env.app.db, ref, "BMBK", "Tindak lanjut")
     summary = push_outbox(env.app)
     landed = [ref for ref in refs if env.world.find_by_tag(ref)]
-    assert len(landed) == 1  # one ticket went through, create and follow-up ...
-    assert summary.sent == 2 and summary.unknown == 1 and summary.waiting == 1
+    assert len(landed) == 1  # one ticket went through; its follow-up waits for the
+    # disposition (sync/disposition_gate.py), the stuck ticket's follow-up waits its turn ...
+    assert summary.sent == 1 and summary.unknown == 1 and summary.waiting == 2
     stuck_id = 1 if landed == [refs[1]] else 2
     states = {r["kind"]: r["state"] for r in outbox(env) if r["ticket_id"] == stuck_id}
     # ... the other stays behind: a 503 after a write may have been applied, so it will be

@@ -14,8 +14,10 @@ from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
 from lapor_sync.sandbox.faults import FaultInjector
 from lapor_sync.sandbox.testing import SandboxClient
 
+# Every field the strict reading requires (the sandbox's default), each a master value.
 CREATE = {"title": "Via WA", "content": "Sampah menumpuk", "channel": 7,
-          "tags_raw": "#LPG-2026-000900"}
+          "tags_raw": "#LPG-2026-000900", "classification_id": 1, "category_id": 3,
+          "location_id": 1871, "disposition_id": 18008, "date_of_incident": "01-03-2026"}
 
 
 @pytest.fixture

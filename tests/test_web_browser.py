@@ -15,7 +15,7 @@ pytest.importorskip("selenium")
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from lapor_sync.app import push_outbox
+from lapor_sync.app import pull_account, push_outbox
 from lapor_sync.store import users as users_mod
 from lapor_sync.store.db import open_database
 from tests.portal_browser import (
@@ -80,6 +80,11 @@ def test_liaison_opens_a_late_complaint_posts_a_follow_up_and_sees_it_sent(
             assert "belum ada (belum tercatat di SP4N-LAPOR!)" in page
         app = store.app()
         try:
+            push_outbox(app)  # the complaint goes; its follow-up waits for the disposition
+            for cid in store.world.find_by_tag(ref):
+                if store.world.complaint(cid).disposition_id is None:
+                    store.world.verify(cid)
+            pull_account(app, "pemprov-lampung")  # sees it dispositioned to DINKES
             push_outbox(app)
         finally:
             app.close()

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from lapor_sync.store.db import BUSY_TIMEOUT_MS, StoreError, refuse_if_writable_by_others
+from lapor_sync.sync.disposition_gate import WAITING
 from lapor_sync.timeutil import to_db
 
 OUTBOX_STATES = ("pending", "sending", "unknown", "done", "dead")
@@ -64,6 +65,15 @@ def outbox_counts(conn: sqlite3.Connection) -> dict[str, int]:
 def backlog(counts: Mapping[str, int]) -> int:
     """What still has to reach SP4N-LAPOR! (dead rows are counted apart)."""
     return sum(counts.get(s, 0) for s in BACKLOG_STATES)
+
+
+def waiting_for_disposition(conn: sqlite3.Connection) -> int:
+    """Follow-ups and forwards held until a pull sees their complaint with the account."""
+    row = conn.execute(
+        "SELECT count(*) FROM outbox WHERE state = 'pending' AND last_error LIKE ?",
+        [f"{WAITING}:%"],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def conflicts_waiting(conn: sqlite3.Connection) -> int:
@@ -154,6 +164,7 @@ class StoreFigures:
     outbox: dict[str, int]
     conflicts_waiting: int
     overdue: dict[str, int]
+    waiting_for_disposition: int = 0
 
     @property
     def backlog(self) -> int:
@@ -169,7 +180,12 @@ class StoreFigures:
 
 
 def store_figures(conn: sqlite3.Connection, now: datetime) -> StoreFigures:
-    return StoreFigures(outbox_counts(conn), conflicts_waiting(conn), overdue_by_opd(conn, now))
+    return StoreFigures(
+        outbox_counts(conn),
+        conflicts_waiting(conn),
+        overdue_by_opd(conn, now),
+        waiting_for_disposition(conn),
+    )
 
 
 def activity_since(conn: sqlite3.Connection, now: datetime, hours: int = 24) -> dict[str, int]:

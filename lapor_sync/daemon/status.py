@@ -125,6 +125,12 @@ def status_lines(settings: Settings, now: datetime) -> list[str]:
             "  (see: lapor-sync outbox --state dead; replay: lapor-sync outbox retry --all-dead)"
         )
     lines.append(dead)
+    if figures.waiting_for_disposition:
+        lines.append(
+            f"Waiting:          {figures.waiting_for_disposition} follow-up/forward row(s) for "
+            "their complaint's disposition to this instansi (see: lapor-sync outbox "
+            "--state pending)"
+        )
     lines.append(f"Conflicts:        {figures.conflicts_waiting} waiting for a decision")
     if figures.overdue:
         overdue = ", ".join(f"{opd} {n}" for opd, n in figures.overdue.items())

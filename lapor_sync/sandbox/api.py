@@ -23,6 +23,7 @@ Choices where the contract leaves room (documented for the connector's authors):
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -116,8 +117,10 @@ def handle(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
 class _Fields:
     """Collects field errors Laravel-style: ``{"field": ["message", ...]}``."""
 
-    def __init__(self, source: dict[str, Any]) -> None:
+    def __init__(self, source: dict[str, Any], known: Set[str] = masters.INSTITUTIONS.keys()
+                 ) -> None:
         self.source = source
+        self.known = known  # the institution ids this request may name
         self.errors: dict[str, list[str]] = {}
 
     def error(self, name: str, message: str) -> None:
@@ -170,10 +173,18 @@ class _Fields:
         number = self.integer(name, required=required)
         if number is None:
             return None
-        if str(number) not in masters.INSTITUTIONS:
+        if str(number) not in self.known:
             self.error(name, f"Instansi {name} tidak dikenal.")
             return None
         return str(number)
+
+
+def _fields(world: SandboxWorld, req: ApiRequest, body: dict[str, Any]) -> _Fields:
+    """A write's fields; in the strict reading only institutions the directory lists
+    (``GET /masters/institutions/external``) are known, as a real server would check."""
+    if req.contract.strict:
+        return _Fields(body, world.directory.listed_ids())
+    return _Fields(body)
 
 
 def _json_body(req: ApiRequest) -> dict[str, Any] | None:
@@ -294,7 +305,7 @@ def _create(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
     body = _json_body(req)
     if body is None:
         return invalid({"body": ["Badan permintaan harus berupa objek JSON."]})
-    f = _Fields(body)
+    f = _fields(world, req, body)
     title = f.text("title", required=True, max_len=TITLE_MAX)
     content = f.text("content", required=True)
     channel = f.integer("channel", required=True)
@@ -399,7 +410,7 @@ def _followup_add(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
     body = _json_body(req)
     if body is None:
         return invalid({"body": ["Badan permintaan harus berupa objek JSON."]})
-    f = _Fields(body)
+    f = _fields(world, req, body)
     cid = f.integer("complaint_id", required=True)
     source = f.institution("institution_from_id", required=True)
     target = f.institution("institution_to_id")
@@ -419,6 +430,12 @@ def _followup_add(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
         if scope_of(source) != account:
             return fail(403, "Instansi tidak berwenang.",
                         {"institution_from_id": ["Bukan instansi atau unit akun ini."]})
+        if req.contract.strict and scope_of(c.disposition_id) != account:
+            # The strict reading: only while the complaint is with this instansi or one
+            # of its units (not before the admin's disposition, not once forwarded away).
+            return fail(403, "Laporan tidak sedang didisposisikan ke instansi ini.",
+                        {"complaint_id": ["Tindak lanjut hanya oleh instansi yang sedang "
+                                          "menangani laporan."]})
         fid = world.add_followup(cid, content, institution_from_id=source,
                                  institution_to_id=target, is_secret=secret, rating=rating,
                                  template_code=template)
@@ -430,7 +447,7 @@ def _reject(world: SandboxWorld, req: ApiRequest) -> ApiResponse:
     body = _json_body(req)
     if body is None:
         return invalid({"body": ["Badan permintaan harus berupa objek JSON."]})
-    f = _Fields(body)
+    f = _fields(world, req, body)
     target = f.institution("reason", required=True)
     text = f.text("reason_description") or FORWARD_TEXT
     is_request, not_authority = f.flag("is_request"), f.flag("not_authority")

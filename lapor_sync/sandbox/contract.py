@@ -20,11 +20,15 @@ class SandboxContract:
     """``strict`` takes the strict reading where the contract is silent
     (docs/lapor-api.md, "Where the contract is silent"): every create field it lists is
     required and checked against the masters, and a forward needs ``is_request=1`` and
-    ``not_authority=1``. ``strict = False`` (the default here) is the lenient reading; the
-    connector's tests (``make_env``) and ``lapor-sync sandbox`` switch strict on."""
+    ``not_authority=1``, a follow-up is taken only while the complaint is with the posting
+    instansi or one of its units, and a write may name only institutions the directory
+    lists. Strict is the default, so every world — the sandbox's own tests included —
+    disagrees with the connector wherever the contract leaves room; ``strict = False`` is
+    the lenient reading, for training (``lapor-sync sandbox --lenient``) and for the tests
+    that show what the lenient reading accepts."""
 
     profile: str | None = None
-    strict: bool = False
+    strict: bool = True
 
     def configure(self, profile: str | None) -> None:
         if profile is not None and profile not in PROFILES:

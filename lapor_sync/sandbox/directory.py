@@ -35,6 +35,11 @@ class InstitutionDirectory:
             self._renamed.clear()
             self._unlisted.clear()
 
+    def listed_ids(self) -> frozenset[str]:
+        """The ids the listing shows (what the strict reading accepts in a write)."""
+        with self._lock:
+            return frozenset(i for i in masters.INSTITUTIONS if i not in self._unlisted)
+
     def rows(self) -> list[tuple[str, str]]:
         with self._lock:
             return [

@@ -336,3 +336,24 @@ def unresolved_quarantined_complaints(
         [account, limit],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Where the mirror last saw a complaint, for one account (``sync/disposition_gate``)."""
+
+    mirrored: bool  # the account has pulled the complaint at least once
+    disposition_id: str | None
+    disposition_name: str | None
+
+
+def holder_of(db: sqlite_utils.Database, account: str, remote_id: str) -> Holder:
+    """The complaint's current disposition as last pulled by ``account`` (reads only)."""
+    row = db.execute(
+        "SELECT disposition_id, disposition_name FROM remote_complaints "
+        "WHERE account = ? AND remote_id = ?",
+        [account, remote_id],
+    ).fetchone()
+    if row is None:
+        return Holder(False, None, None)
+    return Holder(True, row[0], row[1])

@@ -88,6 +88,11 @@ def mark_interrupted_unknown(db: sqlite_utils.Database) -> int:
     return int(cursor.rowcount)
 
 
+def reason_of(db: sqlite_utils.Database, row_id: int) -> str | None:
+    found = db.execute("SELECT last_error FROM outbox WHERE id = ?", [row_id]).fetchone()
+    return None if found is None or found[0] is None else str(found[0])
+
+
 def note_reason(db: sqlite_utils.Database, row_id: int, reason: str) -> None:
     """Say why the row waits (written only when the reason changed)."""
     db.execute(

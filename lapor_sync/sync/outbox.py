@@ -30,6 +30,7 @@ from lapor_sync.store import tickets as register_rows
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
 from lapor_sync.store.links import link_of, link_ticket
+from lapor_sync.sync.disposition_gate import WAITING
 from lapor_sync.timeutil import to_db
 
 
@@ -48,6 +49,13 @@ class PushPolicy:
     # Attachments (sync/uploads.py): where their bytes are, and the per-file limit.
     attachments_folder: Path | None = None
     attachment_max_bytes: int = 10 * 1024 * 1024
+    # Per account: its institution and the [[opd]] units configured under it — where a
+    # complaint must be for the account's follow-ups and forwards (sync/disposition_gate).
+    account_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def scope_of(self, account: str) -> frozenset[str]:
+        own = self.account_institutions.get(account)
+        return self.account_scopes.get(account, frozenset({own} if own else ()))
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,28 @@ def blocked_by(db: sqlite_utils.Database, row: Mapping[str, Any]) -> tuple[int, 
 def note_blocked_by_dead(db: sqlite_utils.Database, row: Mapping[str, Any], dead_id: int) -> None:
     """Nothing silent: a row that waits behind a dead row says so, for the admin."""
     reason = f"waits for outbox row {dead_id} of the same ticket, which is dead: retry it"
+    with transaction(db):
+        outbox_rows.note_reason(db, int(row["id"]), reason)
+
+
+def note_waiting(db: sqlite_utils.Database, row: Mapping[str, Any], reason: str) -> None:
+    """The row waits for its complaint's disposition (no attempt spent, no event)."""
+    with transaction(db):
+        outbox_rows.note_reason(db, int(row["id"]), reason)
+
+
+def waits_for_disposition(db: sqlite_utils.Database, row_id: int) -> bool:
+    reason = outbox_rows.reason_of(db, row_id)
+    return reason is not None and reason.startswith(WAITING)
+
+
+def note_blocked_by_waiting(
+    db: sqlite_utils.Database, row: Mapping[str, Any], waiting_id: int
+) -> None:
+    reason = (
+        f"waits for outbox row {waiting_id} of the same ticket, which is {WAITING} "
+        "of the complaint"
+    )
     with transaction(db):
         outbox_rows.note_reason(db, int(row["id"]), reason)
 

@@ -32,11 +32,12 @@ from lapor_sync.errors import (
     AmbiguousWriteError,
     AuthError,
     FatalRemoteError,
+    ForbiddenError,
     RetryableRemoteError,
     describe,
 )
 from lapor_sync.lapor.remote import Remote
-from lapor_sync.sync import outbox
+from lapor_sync.sync import disposition_gate, outbox
 from lapor_sync.sync.outbox import (
     NotReady,
     OutboxCounts,
@@ -135,11 +136,15 @@ class Pusher:
                 return
 
     def _wait_behind(self, waiting: list[dict[str, Any]], blocker: tuple[int, str]) -> None:
-        """Count rows that wait behind ``blocker``; when it is dead, tell each one why."""
+        """Count rows that wait behind ``blocker``; when it is dead or waits for its
+        complaint's disposition (it may for days), tell each one why."""
         self.summary.waiting += len(waiting)
         if blocker[1] == "dead":
             for row in waiting:
                 outbox.note_blocked_by_dead(self._db, row, blocker[0])
+        elif blocker[1] == "pending" and outbox.waits_for_disposition(self._db, blocker[0]):
+            for row in waiting:
+                outbox.note_blocked_by_waiting(self._db, row, blocker[0])
 
     # --- one row ---------------------------------------------------------------------------
 
@@ -160,6 +165,11 @@ class Pusher:
                 return False
             except Refused as exc:
                 self._dead(row, str(exc))
+                return False
+            waiting = self._held(prepared)
+            if waiting is not None:
+                self.summary.waiting += 1
+                outbox.note_waiting(self._db, row, waiting)
                 return False
             outbox.claim(self._db, row, self._clock())
         if self._after_claim:
@@ -184,6 +194,19 @@ class Pusher:
                 self.summary.retry_later += 1
                 self._again(row, "pending", describe(exc), retry_after=exc.retry_after)
             return False
+        except ForbiddenError as exc:
+            if row["kind"] not in disposition_gate.GATED_KINDS:
+                with self._lock:
+                    self._dead(row, describe(exc))
+                return False
+            # The complaint moved since the last pull: wait for it again (the attempt
+            # counts, so a server that keeps refusing ends the row, not a loop).
+            assert prepared.complaint_id is not None
+            with self._lock:
+                reason = disposition_gate.refused_reason(prepared.complaint_id, describe(exc))
+                if self._again(row, "pending", reason):
+                    self.summary.waiting += 1
+            return False
         except FatalRemoteError as exc:  # 403, 404, 422: this row can never go as it is
             with self._lock:
                 self._dead(row, describe(exc))
@@ -195,6 +218,21 @@ class Pusher:
             else:
                 self.summary.sent += 1
         return True
+
+    def _held(self, prepared: Prepared) -> str | None:
+        """Why a follow-up or forward must wait for its complaint's disposition, if it must
+        (``sync/disposition_gate.py``); called with the lock held."""
+        row = prepared.row
+        if (
+            row["kind"] not in disposition_gate.GATED_KINDS
+            or prepared.look_up_first
+            or prepared.complaint_id is None
+        ):
+            return None
+        account = prepared.account
+        return disposition_gate.hold_reason(
+            self._db, account, prepared.complaint_id, self._policy.scope_of(account)
+        )
 
     def _deliver(self, client: Remote, prepared: Prepared) -> tuple[Sent, bool]:
         """The network step: (where it landed, whether it was found rather than sent)."""
@@ -285,7 +323,8 @@ class Pusher:
         retry_after: float | None = None,
         count_attempt: bool = True,
         ambiguous: bool | None = None,
-    ) -> None:
+    ) -> bool:
+        """Reschedule the row; False when its retry budget is spent and it went dead."""
         still_alive = outbox.reschedule(
             self._db,
             row,
@@ -302,6 +341,7 @@ class Pusher:
         )
         if not still_alive:
             self.summary.dead += 1
+        return still_alive
 
     def _dead(
         self, row: Mapping[str, Any], reason: str, *, ambiguous: bool | None = None
