@@ -417,6 +417,7 @@ def push_outbox(app: App, *, rng: random.Random | None = None, **hooks: Any) -> 
             rng=rng,
             run_id=run_id,
             concurrency=app.settings.http.concurrency,
+            max_in_flight=app.settings.http.max_in_flight,
             should_stop=app.stop_event.is_set,
             **hooks,
         )

@@ -9,10 +9,16 @@ How duplicates are prevented (the API takes no idempotency key):
    the tags, a disposition entry for a forward).
 
 Ordering and throughput: a ticket's rows go strictly in id order (create before
-follow-up before forward), each ticket in one worker; different tickets go in parallel
-on ``concurrency`` workers, so one slow or stuck ticket holds up nobody else. All
-database work happens under one lock (the connection is shared); HTTP happens outside
-it. Waiting is scheduled (``next_attempt_at``), never slept.
+follow-up before forward), each ticket in one worker; different tickets go in parallel,
+so one slow or stuck ticket holds up nobody else. Accounts go in parallel too: the
+tickets are handed out round robin over accounts (``sync/fair.py``), at most
+``concurrency`` tickets of one account at once, on up to ``max_in_flight`` workers, so
+a slow or failing account holds only its own share of the workers and the others go on.
+Every HTTP attempt still takes the account's rate budget and a slot of the global
+in-flight limit (``lapor/pacing.py``, in the client). Credentials refused (HTTP 401) for
+one account stop that account's tickets for this pass; the others finish, then the pass
+raises the error. All database work happens under one lock (the connection is shared);
+HTTP happens outside it. Waiting is scheduled (``next_attempt_at``), never slept.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from lapor_sync.errors import (
 )
 from lapor_sync.lapor.remote import Remote
 from lapor_sync.sync import disposition_gate, outbox
+from lapor_sync.sync.fair import FairQueue
 from lapor_sync.sync.outbox import (
     NotReady,
     OutboxCounts,
@@ -81,6 +88,7 @@ class Pusher:
         rng: random.Random | None = None,
         run_id: int | None = None,
         concurrency: int = 4,
+        max_in_flight: int | None = None,
         after_claim: Callable[[int], None] | None = None,
         after_send: Callable[[int], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
@@ -91,7 +99,8 @@ class Pusher:
         self._clock = clock
         self._rng = rng or random.Random()
         self._run_id = run_id
-        self._concurrency = max(1, concurrency)
+        self._concurrency = max(1, concurrency)  # tickets of one account at once
+        self._workers = max(1, max_in_flight or concurrency)  # tickets of all accounts
         # Test hooks: crash points named in docs/design.md ("after claiming an outbox row",
         # "after the POST and before recording its answer").
         self._after_claim = after_claim
@@ -104,14 +113,34 @@ class Pusher:
         recover_interrupted(self._db)
         rows = outbox.due_rows(self._db, self._clock(), limit)
         tickets = [list(group) for _, group in groupby(rows, key=lambda r: r["ticket_id"])]
-        if self._concurrency == 1 or len(tickets) <= 1:
-            for ticket_rows in tickets:
-                self._push_ticket(ticket_rows)
+        queue = FairQueue(((self._account_of(t[0]), t) for t in tickets), self._concurrency)
+        workers = min(len(tickets), self._workers, self._concurrency * queue.accounts)
+        refused: dict[str, AuthError] = {}
+
+        def work() -> None:
+            while (taken := queue.take()) is not None:
+                account, ticket_rows = taken
+                try:
+                    self._push_ticket(ticket_rows)
+                except AuthError as exc:  # this account only: the others go on
+                    with self._lock:
+                        refused.setdefault(account, exc)
+                    queue.drop(account)
+                finally:
+                    queue.done(account)
+
+        if workers <= 1:
+            work()
         else:
-            with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-                # list() re-raises the first error (an AuthError stops the pass).
-                list(pool.map(self._push_ticket, tickets))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
+                # list() re-raises an unexpected error of a worker (a store failure).
+                list(pool.map(lambda _n: work(), range(workers)))
+        if refused:
+            raise next(iter(refused.values()))
         return self.summary
+
+    def _account_of(self, row: Mapping[str, Any]) -> str:
+        return str(row["ticket_account"] or self._policy.default_account)
 
     def _push_ticket(self, rows: list[dict[str, Any]]) -> None:
         """One ticket's due rows, in order, stopping at the first that is not done.
@@ -152,7 +181,7 @@ class Pusher:
         """Handle one row. Returns True when the row is done (the ticket may go on)."""
         if row["ref"] is None:
             return False  # a directly inserted ticket awaiting its reference
-        account = row["ticket_account"] or self._policy.default_account
+        account = self._account_of(row)
         client = self._clients.get(account)
         with self._lock:
             if client is None:
