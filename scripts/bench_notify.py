@@ -5,13 +5,19 @@
   grouping, composing both parts and the JSON) against a bare ``SELECT`` of the same
   deadline rows;
 - delivery: ``--messages`` digest-sized messages through the outbox (claim, send, mark)
-  to an aiosmtpd server on loopback, as messages per second.
+  to an aiosmtpd server on loopback, as messages per second;
+- memory: the peak RSS of the notify job's first pass over that store (every batch and
+  digest decided and committed, as the daemon's first pass after an upgrade would), in a
+  process of its own so the bench's own filling does not count; the process's RSS before
+  the pass is printed beside it (interpreter, imports, the open store).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import subprocess
 import sys
 import tempfile
 import time as clock
@@ -90,6 +96,49 @@ def _fill(db, tickets: int, now: datetime) -> None:  # type: ignore[no-untyped-d
     conn.execute("COMMIT")
 
 
+_FIRST_PASS = """
+import json, resource, sys
+from datetime import datetime
+from pathlib import Path
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from bench_notify import _settings
+from lapor_sync.notify.decision import commit
+from lapor_sync.notify.run import decide
+from lapor_sync.store.db import open_database
+from lapor_sync.timeutil import WIB
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+settings = _settings(Path(sys.argv[3]), 25)
+db = open_database(settings.store.path)
+before = peak_mb()
+now = datetime.fromisoformat(sys.argv[4])
+decisions = decide(db, settings, now, force=True)
+queued = commit(db, settings, decisions, now)
+print(json.dumps({"before_mb": round(before, 1), "peak_mb": round(peak_mb(), 1),
+                  "queued": queued}))
+"""
+
+
+def _first_pass_memory(db, tmp: Path, now: datetime) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Peak RSS of one first notify pass over a copy of ``db``, in a fresh process (the
+    copy: what that pass commits must not change the figures measured here after it)."""
+    import sqlite3
+
+    tmp.mkdir()
+    copy = sqlite3.connect(tmp / "bench.db")
+    db.conn.backup(copy)
+    copy.close()
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_PASS, str(ROOT), str(HERE), str(tmp), now.isoformat()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def _small(row):  # type: ignore[no-untyped-def]
     """A batch-sized message: the digest cut to its first three items."""
     from dataclasses import replace
@@ -118,6 +167,7 @@ def section_notify(args: argparse.Namespace) -> dict[str, object]:
         settings = _settings(Path(tmp), smtp.port)
         db = open_database(settings.store.path)
         _fill(db, args.large, now)
+        memory = _first_pass_memory(db, Path(tmp) / "memory", now)
         cpu0, wall0 = clock.process_time(), clock.perf_counter()
         decisions = digest_decisions(db, settings, now, force=True)
         rows = [row for d in decisions for row in rows_of(settings, d)]
@@ -185,6 +235,9 @@ def section_notify(args: argparse.Namespace) -> dict[str, object]:
         "idle_pass_messages": len(idle),
         "tickets": args.large,
         "opds": OPDS,
+        "first_pass_rss_before_mb": memory["before_mb"],
+        "first_pass_peak_rss_mb": memory["peak_mb"],
+        "first_pass_queued": memory["queued"],
         "digests": len(rows),
         "digest_items": items,
         "bare_rows": len(bare_rows),
