@@ -108,6 +108,12 @@ from lapor_sync.store.db import open_database
 from lapor_sync.timeutil import WIB
 
 def peak_mb():
+    # VmHWM, not ru_maxrss: Linux carries the forking parent's peak into ru_maxrss
+    # across exec, VmHWM is this process's own high-water mark.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 settings = _settings(Path(sys.argv[3]), 25)
