@@ -224,7 +224,7 @@ def main() -> int:
             [now],
         ).fetchone()
 
-    intake_seq = [0]
+    intake_seq = [rows]  # a reused store (--keep) already holds the earlier runs' phones
 
     def intake() -> None:
         intake_seq[0] += 1
