@@ -5,8 +5,8 @@
 
 Builds the synthetic store of ``scripts/bench.py`` (100,000 linked tickets; kept in
 ``--keep DIR`` and reused by later runs), scans its deadlines, and then runs the report in
-fresh child processes, each measured on its own (``os.wait4``: the child's peak RSS, not
-this builder's):
+fresh child processes, each measured on its own (GNU ``time``'s maximum resident set
+size of the child, not this builder's):
 
 - ``cli``: ``lapor-sync report --period all`` exactly as an operator runs it (it
   recomputes the deadlines first, then writes the report);
@@ -35,6 +35,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+TIME = "/usr/bin/time"  # GNU time (Debian: apt-get install time)
 FIXED_NOW = "2026-12-03T10:00:00+07:00"
 FIXED_CHILD = """
 import sys
@@ -66,10 +67,16 @@ def run_child(argv: list[str], code: Path, out: Path, label: str) -> None:
     (``-c`` and ``-m`` put that first on ``sys.path``) and its ``PYTHONPATH``."""
     started = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(code)}
-    proc = subprocess.Popen(argv, env=env, cwd=code, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    # Started by /usr/bin/time, whose own memory is tiny: a child started from this
+    # process would report at least this process's peak (Linux keeps the high-water
+    # mark of the memory it replaced at exec, and subprocess may vfork).
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        proc = subprocess.run(
+            [TIME, "-f", "%M", "-o", rss.name, *argv],
+            env=env, cwd=code, stdout=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        peak_kb = int(rss.read().split()[-1])
     wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{label}: the report exited with {proc.returncode}")
     files, sha = digest(out)
@@ -77,7 +84,7 @@ def run_child(argv: list[str], code: Path, out: Path, label: str) -> None:
         json.dumps(
             {
                 "run": label,
-                "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+                "peak_rss_mb": round(peak_kb / 1024, 1),  # GNU time's %M: kilobytes
                 "wall_s": round(wall, 2),
                 "files": files,
                 "sha256": sha,
