@@ -9,8 +9,8 @@ import pytest
 
 from lapor_sync.sandbox import SandboxWorld, UnknownComplaintError, seed_world
 from lapor_sync.sandbox.records import ReporterRecord
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.timeutil import WIB
+from lapor_sync.working_days import WorkingCalendar
 
 
 def new_complaint(world: SandboxWorld, **kw: object) -> int:

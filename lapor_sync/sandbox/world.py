@@ -46,8 +46,8 @@ from lapor_sync.sandbox.records import (
 )
 from lapor_sync.sandbox.stats import Stats
 from lapor_sync.sandbox.uploads import UploadStore
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.timeutil import WIB, wib_date
+from lapor_sync.working_days import WorkingCalendar
 
 DEFAULT_START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=WIB)  # a Monday
 CREATE_SHAPES = ("results", "data", "top", "rotate")

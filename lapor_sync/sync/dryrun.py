@@ -32,7 +32,6 @@ from lapor_sync.domain import ComplaintState
 from lapor_sync.errors import LaporSyncError, describe
 from lapor_sync.lapor.remote import Remote
 from lapor_sync.local.register import assign_missing_refs
-from lapor_sync.sla.calendar import WorkingCalendar
 from lapor_sync.sla.deadlines import ScanSummary, preview_scan
 from lapor_sync.sla.stages import DeadlineRules
 from lapor_sync.store import mirror
@@ -44,6 +43,7 @@ from lapor_sync.sync.reconcile import ReconcileRules, plan_reconcile, reconcile
 from lapor_sync.sync.reconcile_rules import Action, KeepBase, Waiting
 from lapor_sync.sync.rehearsal import NotedWrite, RehearsalRemote
 from lapor_sync.timeutil import Clock, to_db
+from lapor_sync.working_days import WorkingCalendar
 
 __all__ = ["PassPlan", "PassSetup", "rehearse"]
 
