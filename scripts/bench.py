@@ -203,8 +203,11 @@ def section_push(args: argparse.Namespace) -> None:
         settings = load_settings(write_config(Path(tmp), sandbox.base_url), env={})
         app = open_app(settings)
         opds = [o.code for o in settings.opd]
+        # --push-accounts N: the tickets spread over N accounts, pushed in parallel
+        accounts = [a.name for a in settings.enabled_accounts][: args.push_accounts]
         with transaction(app.db):
             for i in range(args.tickets):
+                account = accounts[i % len(accounts)]
                 insert_ticket(
                     app.db,
                     TicketInput(
@@ -212,21 +215,24 @@ def section_push(args: argparse.Namespace) -> None:
                         title=f"Keluhan nomor {i}",
                         content="Isi keluhan " * 20,
                         received_at=now_wib(),
-                        opd_code=opds[i % len(opds)],
+                        opd_code=opds[i % len(opds)] if account == ACCOUNT else None,
                         reporter_phone="081200000000",
                     ),
                     "LPG-{year}-{seq:06d}",
-                    ACCOUNT,
+                    account,
                 )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         summary = push_outbox(app)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         requests = sum(c.stats.total for c in app.clients.values())
         app.close()
-        bound = requests * args.latency_ms / 1000 / settings.http.concurrency
+        in_flight = min(settings.http.concurrency * len(accounts), settings.http.max_in_flight)
+        bound = requests * args.latency_ms / 1000 / in_flight
         emit(
             "push",
             tickets=args.tickets,
+            accounts=len(accounts),
+            in_flight=in_flight,
             pushed=summary.sent,
             requests=requests,
             minimum_requests=args.tickets,
@@ -467,6 +473,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--changed", type=int, default=100)
     parser.add_argument("--tickets", type=int, default=500, help="local tickets to push")
+    parser.add_argument(
+        "--push-accounts", type=int, default=1, help="push: accounts the tickets spread over"
+    )
     parser.add_argument(
         "--large",
         type=int,

@@ -47,6 +47,7 @@ from lapor_sync.local.register import (
     set_status,
 )
 from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
+from lapor_sync.sandbox.masters import scope_of
 from lapor_sync.sandbox.memory_remote import MemoryRemote
 from lapor_sync.sandbox.testing import mirror_differences
 from lapor_sync.store import mirror, pull_gaps
@@ -360,6 +361,15 @@ class SyncMachine(RuleBasedStateMachine):
             assert state in ("done", "dead", "pending"), state
             if state != "done":
                 assert error, "an outbox row that is not done must say why"
+        # a row waits for its complaint's disposition only while SP4N-LAPOR! really has
+        # the complaint elsewhere (or with nobody): the gate never holds back what could go
+        held = db.execute(
+            "SELECT l.remote_id FROM outbox o JOIN links l ON l.ticket_id = o.ticket_id "
+            "WHERE o.state = 'pending' AND o.last_error LIKE 'waiting for disposition:%'"
+        ).fetchall()
+        for (remote_id,) in held:
+            holder = world.record(int(remote_id)).disposition_id
+            assert scope_of(holder) != "18", f"complaint {remote_id} is with us, yet held"
         # both sides agree on every linked ticket, or a conflict waits for a person
         unsettled = db.execute(
             "SELECT t.ref FROM links l JOIN local_tickets t ON t.id = l.ticket_id "
