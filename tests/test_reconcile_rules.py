@@ -7,12 +7,14 @@ answered and forwarded.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from lapor_sync.domain import ComplaintState as S
 from lapor_sync.sync.reconcile_rules import (
+    RANK,
     AcceptLocal,
     Agree,
     ApplyRemoteState,
@@ -295,3 +297,44 @@ def test_actions_name_no_personal_data() -> None:
     assert "LPG-2026-000007" in text  # the reference is how a person finds the ticket
     for field in ("reporter", "content", "title", "phone", "email"):
         assert field not in text
+
+
+BASES: list[tuple[S, S] | None] = [None, *((r, loc) for r in S for loc in S)]
+
+
+@pytest.mark.parametrize("rules", [RULES, BACKWARDS_OK], ids=["default", "allow-backwards"])
+def test_every_state_pair_against_every_base_keeps_the_invariants(
+    rules: ReconcileRules,
+) -> None:
+    """All 9 x 9 pairs of states, against no base and every one of the 81 bases."""
+    seen: Counter[str] = Counter()
+    for remote in S:
+        for local in S:
+            for base in BASES:
+                given = facts(remote, local, base)
+                (action,) = decide(given, rules)  # exactly one action settles a ticket
+                seen[type(action).__name__] += 1
+                behind = local if RANK[remote] >= RANK[local] else remote  # no base yet
+                base_remote, base_local = base or (behind, behind)
+                back_ok = rules.allow_backwards
+                if isinstance(action, KeepBase):
+                    assert (action.lapor_state, action.local_state) == (remote, local)
+                elif isinstance(action, Agree):
+                    assert action.state == remote == local
+                elif isinstance(action, ApplyRemoteState):
+                    # the register takes LAPOR!'s state, never one LAPOR! moved back to
+                    assert (action.from_state, action.to_state) == (local, remote)
+                    assert back_ok or RANK[remote] >= RANK[base_remote]
+                elif isinstance(action, AcceptLocal):
+                    # the register's own change, never to a state LAPOR! decides
+                    assert (action.from_state, action.to_state) == (base_local, local)
+                    assert not rules.decided_by_lapor(local)
+                    assert back_ok or RANK[local] >= RANK[base_local]
+                else:
+                    assert isinstance(action, OpenConflict)
+                    assert (action.lapor_value, action.local_value) == (remote, local)
+                if remote == local:
+                    assert isinstance(action, (KeepBase, Agree))
+                if base is not None and remote == base[0] and local == base[1]:
+                    assert action == KeepBase(T, remote, local, N, "unchanged")
+    assert set(seen) == {"KeepBase", "Agree", "ApplyRemoteState", "AcceptLocal", "OpenConflict"}
