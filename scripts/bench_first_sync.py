@@ -9,7 +9,9 @@ jobs ``sync --once`` runs after the pull, in its order: reconcile (adoption of e
 complaint into the register, then reconciliation of every linked ticket), push (nothing
 to push: adopted tickets have no outbox rows) and the deadline scan. Printed: wall and
 CPU of each job, CPU per complaint, the process's peak RSS after each job (the peak is
-monotone: the first job whose figure jumps is the one that holds the memory), and the
+monotone: the first job whose figure jumps is the one that holds the memory), how many
+transactions adoption and reconciliation made and the longest (how long one page holds
+the write lock that other writers, such as the portal, wait for), and the
 result counts (tickets adopted, follow-ups adopted, deadline rows), which must not depend
 on the page size.
 """
@@ -25,7 +27,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench import ACCOUNT, emit, peak_mb, write_config
+from bench import ACCOUNT, emit, peak_mb, timed_transactions, write_config
 
 _WORDS = ["jalan", "rusak", "berlubang", "depan", "sekolah", "mohon", "segera", "warga"]
 _WORDS += ["resah", "air", "tergenang", "saat", "hujan", "lampu", "mati", "sejak", "lalu"]
@@ -95,6 +97,7 @@ def section_first_sync(args: argparse.Namespace) -> dict[str, object]:
     from lapor_sync.app import open_app, push_outbox, reconcile_all, scan_deadlines
     from lapor_sync.config import load_settings
     from lapor_sync.logs import configure_logging
+    from lapor_sync.sync import adopt, reconcile
 
     configure_logging(fmt="console", level="warning")
     figures: dict[str, object] = {"complaints": args.large}
@@ -115,7 +118,13 @@ def section_first_sync(args: argparse.Namespace) -> dict[str, object]:
             ("deadlines", lambda: scan_deadlines(app)),
         ):
             cpu0, wall0 = time.process_time(), time.perf_counter()
-            run()
+            with timed_transactions(adopt) as adopting, timed_transactions(reconcile) as deciding:
+                run()
+            if job == "reconcile":
+                # How long one page holds the write lock (other writers wait that long).
+                for name, spent in (("adopt", adopting), ("reconcile", deciding)):
+                    figures[f"{name}_transactions"] = len(spent)
+                    figures[f"{name}_longest_transaction_s"] = round(max(spent, default=0), 2)
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             wall_all, cpu_all = wall_all + wall, cpu_all + cpu
             figures[f"{job}_s"] = round(wall, 2)
