@@ -150,6 +150,7 @@ def section_pull(incremental: bool, args: argparse.Namespace) -> None:
         with timed_transactions(pull_module) as storage:
             summary = pull_account(app, ACCOUNT)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        pull_peak = peak_mb()  # before the bare copy below, which holds every row it copies
         fetched = summary.new + summary.changed
         minimum = minimum_requests(app, changed, fetched, 100)
         bare = (
@@ -181,6 +182,7 @@ def section_pull(incremental: bool, args: argparse.Namespace) -> None:
             bare_storage_s=round(bare, 3) if bare is not None else None,
             storage_over_bare=round(sum(storage) / bare, 1) if bare else None,
             cpu_ms_per_complaint=round(cpu / max(fetched, 1) * 1000, 2),
+            peak_mb_pull=round(pull_peak, 1),
         )
 
 
