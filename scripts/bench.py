@@ -177,7 +177,7 @@ def section_pull(incremental: bool, args: argparse.Namespace) -> None:
             minimum_requests=minimum,
             wall_s=round(wall, 2),
             network_bound_s=round(bound, 2),
-            wall_over_bound=round(wall / bound, 2),
+            wall_over_bound=round(wall / bound, 2) if bound else None,  # --latency-ms 0
             storage_s=round(sum(storage), 3),
             bare_storage_s=round(bare, 3) if bare is not None else None,
             storage_over_bare=round(sum(storage) / bare, 1) if bare else None,
@@ -240,7 +240,7 @@ def section_push(args: argparse.Namespace) -> None:
             minimum_requests=args.tickets,
             wall_s=round(wall, 2),
             network_bound_s=round(bound, 2),
-            wall_over_bound=round(wall / bound, 2),
+            wall_over_bound=round(wall / bound, 2) if bound else None,  # --latency-ms 0
             cpu_ms_per_ticket=round(cpu / max(summary.sent, 1) * 1000, 2),
         )
 
