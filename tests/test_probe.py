@@ -231,7 +231,7 @@ def test_probe_reports_the_time_zones_seen_apart_from_the_format(
     zone = found["time zone"]
     assert zone["outcome"] == "different"
     assert zone["seen"] == "+00:00 (UTC), +08:00; assumed Asia/Jakarta (+07:00)"
-    assert zone["setting"].startswith("none: stamps with an offset are converted to WIB")
+    assert zone["setting"].startswith("accounts.contract.time_zone (now 'Asia/Jakarta')")
     assert zone["blocks_pull"] is False
     assert found["timestamp format"]["seen"] == "ISO 8601 with offset"  # reported apart
     table = run_probe(config_for(tmp_path, different))

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import responses
 
 from lapor_sync.app import make_client
 from lapor_sync.config import load_settings
@@ -195,3 +196,41 @@ def test_wrong_contract_settings_are_clear_errors(
     with pytest.raises(ConfigError) as info:
         load_settings(write_config(tmp_path, extra), env={})
     assert any(expected in p for p in info.value.problems), info.value.problems
+
+
+def test_a_server_in_another_zone_is_read_and_asked_in_it() -> None:
+    """``[accounts.contract] time_zone``: zone-less stamps are read in the server's zone and
+    ``updated_from`` is sent in it; stamps with an offset keep theirs; storage stays WIB."""
+    base = "http://127.0.0.1:9/api"
+    profile = DEFAULT_PROFILE.overridden(time_zone="UTC")
+    client = LaporClient(
+        ClientOptions(base_url=base, api_key="k", token="t", profile=profile),
+        sleep=lambda _s: None,
+    )
+    item = {"id": 5, "status_name": "Diproses", "created_at": "28-03-2025 07:05:09",
+            "updated_at": "2025-03-28T07:10:00+08:00"}
+    body = {"success": True, "message": "OK",
+            "results": {"data": [item], "next_page_url": None}}
+    with responses.RequestsMock() as mock:
+        mock.get(f"{base}/complaints", json=body)
+        page = client.list_complaints(
+            ListQuery(updated_from=datetime(2025, 3, 28, 14, 0, tzinfo=WIB), page=1)
+        )
+        sent = mock.calls[0].request.params["updated_from"]
+    assert sent == "28-03-2025 07:00:00"  # 14:00 WIB asked as 07:00 UTC
+    [summary] = page.page.items
+    assert summary.created_at == datetime(2025, 3, 28, 14, 5, 9, tzinfo=WIB)
+    assert summary.created_at.utcoffset() == WIB.utcoffset(summary.created_at)
+    assert summary.updated_at == datetime(2025, 3, 28, 6, 10, tzinfo=WIB)  # +08:00 kept
+
+
+def test_time_zone_from_the_config_file_and_a_wrong_one(tmp_path: Path) -> None:
+    settings = load_settings(
+        write_config(tmp_path, '[accounts.contract]\ntime_zone = "UTC"'), env={}
+    )
+    assert settings.account("pemprov-lampung").wire_profile.time_zone == "UTC"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write_config(tmp_path, '[accounts.contract]\ntime_zone = "Jawa/Barat"'),
+                      env={})
+    assert any("unknown time zone 'Jawa/Barat'" in p and "Asia/Jakarta" in p
+               for p in info.value.problems), info.value.problems

@@ -2,12 +2,14 @@
 
 ``profile`` picks a built-in profile (lapor/profiles.py: ``default`` or ``lmw``);
 ``[accounts.contract]`` overrides single choices of it: endpoint paths, the create and
-follow-up body encodings, the listing page-size limit. docs/configuration.md lists them.
+follow-up body encodings, the listing page-size limit, the zone of timestamps
+without an offset. docs/configuration.md lists them.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +26,20 @@ class AccountContract(BaseModel):
     followup_encoding: Encoding | None = None
     max_page_size: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
     paging: Paging | None = None
+    time_zone: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(
+                f"unknown time zone {value!r}; give an IANA name such as Asia/Jakarta or UTC"
+            ) from None
+        return value.strip()
 
     @field_validator("paths")
     @classmethod
@@ -43,4 +59,5 @@ class AccountContract(BaseModel):
             followup_encoding=self.followup_encoding,
             max_page_size=self.max_page_size,
             paging=self.paging,
+            time_zone=self.time_zone,
         )

@@ -204,7 +204,9 @@ class LaporClient(HttpAttempts):
 
     def list_complaints(self, query: ListQuery) -> ListPage:
         params: dict[str, str | int] = {
-            "updated_from": query.updated_from.astimezone(WIB).strftime(wire.WIRE_TIMESTAMP),
+            "updated_from": query.updated_from.astimezone(self._options.profile.zone).strftime(
+                wire.WIRE_TIMESTAMP
+            ),
             "page": query.page,
             "page_size": min(query.page_size, self._options.profile.max_page_size),
         }
@@ -220,7 +222,7 @@ class LaporClient(HttpAttempts):
             raise RetryableRemoteError("list answer has no 'data' list", endpoint="list")
         for raw in raw_items:
             try:
-                items.append(wire.summary_from_wire(raw))
+                items.append(wire.summary_from_wire(raw, self._options.profile.zone))
             except InvalidRecordError as exc:
                 invalid.append(InvalidItem(exc.record_id, exc.reason, raw))
         total = results.get("total")
@@ -240,7 +242,7 @@ class LaporClient(HttpAttempts):
 
     def complaint_detail(self, complaint_id: str) -> ComplaintDetail:
         results = self._read("detail", self._path("detail", complaint_id), {})
-        return wire.detail_from_wire(results)
+        return wire.detail_from_wire(results, self._options.profile.zone)
 
     def followups(self, complaint_id: str) -> list[FollowUp]:
         """Every readable follow-up of a complaint, all pages, oldest first."""
@@ -252,7 +254,7 @@ class LaporClient(HttpAttempts):
         bad: list[InvalidItem] = []
         for raw in self._paged("followups", self._path("followups", complaint_id)):
             try:
-                good.append(wire.followup_from_wire(raw))
+                good.append(wire.followup_from_wire(raw, self._options.profile.zone))
             except InvalidRecordError as exc:
                 bad.append(InvalidItem(exc.record_id, exc.reason, raw))
         return good, bad

@@ -22,11 +22,14 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from lapor_sync.errors import AuthError, InvalidRecordError, LaporSyncError
 from lapor_sync.lapor import wire
 from lapor_sync.lapor.client import LaporClient
+from lapor_sync.lapor.profiles import Profile
 
 Outcome = Literal["as assumed", "different", "missing"]
 _WIRE_TS = re.compile(r"\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2}")
@@ -104,7 +107,7 @@ def probe(
         result.add("list data", "missing", "results has no 'data' list", None, True)
         return result
     result.add("list endpoint", "as assumed", f"{len(items)} complaint(s) on the first page")
-    _shapes(result, [i for i in items if isinstance(i, dict)])
+    _shapes(result, [i for i in items if isinstance(i, dict)], profile)
     _paging(result, client, listing.results, len(items), page_size)
     first = next((i.get("id") for i in items if isinstance(i, dict) and i.get("id")), None)
     if first is None:
@@ -175,7 +178,7 @@ def _credentials(result: ProbeResult, listing: _Answer, client: LaporClient,
     return False
 
 
-def _shapes(result: ProbeResult, items: list[dict[str, Any]]) -> None:
+def _shapes(result: ProbeResult, items: list[dict[str, Any]], profile: Profile) -> None:
     if not items:
         return
     kinds = sorted({_kind(i.get("id")) for i in items})
@@ -192,11 +195,11 @@ def _shapes(result: ProbeResult, items: list[dict[str, Any]]) -> None:
     result.add("boolean encoding", "different" if odd else "as assumed",
                ", ".join(flags), "none available: report it" if odd else None, bool(odd))
     stamps = [i.get(k) for i in items for k in ("updated_at", "created_at")]
-    _timestamps(result, stamps)
+    _timestamps(result, stamps, profile.time_zone)
     unreadable = 0
     for item in items:
         try:
-            wire.summary_from_wire(item)
+            wire.summary_from_wire(item, profile.zone)
         except InvalidRecordError:
             unreadable += 1
     if unreadable:
@@ -224,7 +227,7 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _timestamps(result: ProbeResult, values: Iterable[object]) -> None:
+def _timestamps(result: ProbeResult, values: Iterable[object], zone: str) -> None:
     formats: set[str] = set()
     unreadable = False
     values = list(values)
@@ -235,39 +238,39 @@ def _timestamps(result: ProbeResult, values: Iterable[object]) -> None:
             continue
         text = value.strip()
         if _WIRE_TS.fullmatch(text):
-            formats.add("d-m-Y H:i:s (WIB)")
+            formats.add("d-m-Y H:i:s")
         elif _ISO_TS.fullmatch(text):
             zoned = text.endswith("Z") or bool(re.search(r"[+-]\d{2}:?\d{2}$", text))
-            formats.add("ISO 8601 with offset" if zoned else "ISO 8601 without zone (as WIB)")
+            formats.add("ISO 8601 with offset" if zoned else "ISO 8601 without zone")
         else:
             formats.add("unknown format")
         try:
-            wire.parse_timestamp(text)
+            wire.parse_timestamp(text, ZoneInfo(zone))
         except ValueError:
             unreadable = True
-    _zones(result, values)
+    _zones(result, values, zone)
     seen = ", ".join(sorted(formats)) or "none"
-    if formats <= {"d-m-Y H:i:s (WIB)"}:
+    if formats <= {"d-m-Y H:i:s"}:
         result.add("timestamp format", "as assumed", seen)
     elif unreadable:
         result.add("timestamp format", "different", seen,
                    "none available: report it (timestamps cannot be read)", True)
     else:
         result.add("timestamp format", "different", seen,
-                   "none: the adapter reads ISO 8601 (without zone as WIB)")
+                   f"none: the adapter reads ISO 8601 (without zone as {zone})")
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
-_ASSUMED_ZONE = "+07:00"
 
 
-def _zones(result: ProbeResult, values: Iterable[object]) -> None:
+def _zones(result: ProbeResult, values: Iterable[object], zone: str) -> None:
     """The time zone(s) the timestamps carry, reported apart from their format.
 
-    A stamp without a zone is read as Asia/Jakarta (+07:00); one with an offset is
-    converted from that offset. Offsets other than +07:00 are therefore read correctly,
-    but they show the server does not answer in WIB, which an admin should know: its
-    zone-less stamps (query parameters, dates) may then not be WIB either.
+    A stamp without a zone is read in the account's ``time_zone`` (Asia/Jakarta unless
+    ``[accounts.contract] time_zone`` says otherwise); one with an offset is converted from
+    that offset. Offsets other than the zone's are therefore read correctly, but they show
+    the server does not answer in that zone, which an admin should know: its zone-less
+    stamps (and the ``updated_from`` it is sent) may then be in the offset's zone too.
     """
     zones: set[str] = set()
     for value in values:
@@ -276,7 +279,7 @@ def _zones(result: ProbeResult, values: Iterable[object]) -> None:
         text = value.strip()
         match = _OFFSET.search(text) if _ISO_TS.fullmatch(text) else None
         if match is None:
-            zones.add("no zone (read as Asia/Jakarta +07:00)")
+            zones.add(f"no zone (read as {zone} {_offset_of(zone)})")
             continue
         raw = match.group(1)
         offset = "+00:00" if raw == "Z" else f"{raw[:3]}:{raw[-2:]}"
@@ -284,18 +287,27 @@ def _zones(result: ProbeResult, values: Iterable[object]) -> None:
     if not zones:
         return
     seen = ", ".join(sorted(zones))
-    other = sorted(z for z in zones if not z.startswith((_ASSUMED_ZONE, "no zone")))
+    assumed = _offset_of(zone)
+    other = sorted(z for z in zones if not z.startswith((assumed, "no zone")))
     if not other:
         result.add("time zone", "as assumed", seen)
         return
     result.add(
         "time zone",
         "different",
-        f"{seen}; assumed Asia/Jakarta ({_ASSUMED_ZONE})",
-        "none: stamps with an offset are converted to WIB; there is no setting for the "
-        "zone of stamps without one (they are read as Asia/Jakarta): report it if the "
-        "server also sends such stamps",
+        f"{seen}; assumed {zone} ({assumed})",
+        f"accounts.contract.time_zone (now {zone!r}), if the server also sends stamps "
+        "without an offset: they and updated_from are read and sent in that zone; "
+        "stamps with an offset are converted from it whatever it says",
     )
+
+
+def _offset_of(zone: str) -> str:
+    """The ``+HH:MM`` offset of ``zone`` now (zones without summer time, as Indonesia's)."""
+    delta = datetime.now(ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(delta.total_seconds() // 60)
+    sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _names(values: Iterable[object]) -> set[str]:

@@ -8,7 +8,8 @@ in ``wire.py``). Two are built in (docs/lapor-api.md, "Contract profiles"):
   ``/complaints/complaint-lmw``, follow-ups as a multipart form, attachments uploaded
   first to ``/complaints/complaint/file``, reply templates at ``/masters/templates``.
 
-Any path, either encoding and the page-size limit can be overridden per account
+Any path, either encoding, the page-size limit and the time zone of zone-less timestamps
+(default Asia/Jakarta) can be overridden per account
 (``[accounts.contract]``). Invariants: every endpoint has a path; a path is relative (no
 scheme, no leading ``/``, no ``..``) with at most the placeholder ``{id}``.
 """
@@ -19,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 Encoding = Literal["json", "multipart"]
 ENCODINGS: tuple[Encoding, ...] = ("json", "multipart")
@@ -71,6 +73,12 @@ class Profile:
     followup_encoding: Encoding = "json"
     max_page_size: int = 100
     paging: Paging = "next_page_url"
+    time_zone: str = "Asia/Jakarta"
+    """IANA zone of the server's timestamps that carry no offset (and of ``updated_from``)."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     def path(self, endpoint: str, record_id: str | None = None) -> str:
         template = self.paths[endpoint]
@@ -84,6 +92,7 @@ class Profile:
         followup_encoding: Encoding | None = None,
         max_page_size: int | None = None,
         paging: Paging | None = None,
+        time_zone: str | None = None,
     ) -> Profile:
         """This profile with some choices replaced (validated by the config section)."""
         return replace(
@@ -93,6 +102,7 @@ class Profile:
             followup_encoding=followup_encoding or self.followup_encoding,
             max_page_size=max_page_size or self.max_page_size,
             paging=paging or self.paging,
+            time_zone=time_zone or self.time_zone,
         )
 
 

@@ -8,7 +8,8 @@ What the wire does and how it is absorbed here:
 
 - ids arrive as integers or numeric strings → always ``str``;
 - booleans arrive as ``true``/``false``, ``0``/``1`` or their string forms → ``bool``;
-- timestamps are naive ``d-m-Y H:i:s`` strings in WIB → aware datetimes in WIB;
+- timestamps are naive ``d-m-Y H:i:s`` strings in the profile's zone (WIB by default; a
+  stamp with an offset keeps it) → aware datetimes in WIB;
 - a failure may come as HTTP 200 with ``"success": false``; bodies may be HTML, truncated
   JSON, ``null`` or JSON of the wrong shape; ``Content-Type`` is not trusted;
 - the id of a created complaint comes in one of three shapes.
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 
 from lapor_sync.domain import (
     AuthorType,
@@ -79,22 +80,30 @@ def _coerce_bool(value: Any) -> Any:
     raise ValueError("not a boolean")
 
 
-def parse_timestamp(value: Any) -> datetime:
-    """``"28-03-2025 14:05:09"`` (naive WIB) → aware datetime. ISO 8601 tolerated too."""
+def parse_timestamp(value: Any, zone: tzinfo = WIB) -> datetime:
+    """``"28-03-2025 14:05:09"`` (naive, in ``zone``) → aware datetime in WIB. ISO 8601
+    tolerated too; a stamp with an offset is converted from it."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=WIB)
-    if not isinstance(value, str):
+        parsed = value
+    elif not isinstance(value, str):
         raise ValueError("timestamp must be a string")
-    text = value.strip()
-    try:
-        return datetime.strptime(text, WIRE_TIMESTAMP).replace(tzinfo=WIB)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("timestamp is not d-m-Y H:i:s") from None
-    return parsed.astimezone(WIB) if parsed.tzinfo else parsed.replace(tzinfo=WIB)
+    else:
+        text = value.strip()
+        try:
+            parsed = datetime.strptime(text, WIRE_TIMESTAMP)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError("timestamp is not d-m-Y H:i:s") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(WIB)
+
+
+def _timestamp_in_context(value: Any, info: ValidationInfo) -> datetime:
+    # The zone of zone-less stamps is the account's (profile.time_zone), passed by the
+    # *_from_wire functions as validation context; WIB when none is given.
+    context = info.context if isinstance(info.context, Mapping) else {}
+    return parse_timestamp(value, context.get("zone", WIB))
 
 
 def _coerce_date(value: Any) -> Any:
@@ -149,7 +158,7 @@ def _coerce_text(value: Any) -> Any:
 WireId = Annotated[str, BeforeValidator(_coerce_id)]
 OptionalWireId = Annotated[str | None, BeforeValidator(_coerce_id)]
 WireBool = Annotated[bool, BeforeValidator(_coerce_bool)]
-WireTimestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
+WireTimestamp = Annotated[datetime, BeforeValidator(_timestamp_in_context)]
 WireDate = Annotated[date | None, BeforeValidator(_coerce_date)]
 WireTags = Annotated[tuple[str, ...], BeforeValidator(_coerce_tags)]
 WireText = Annotated[str, BeforeValidator(_coerce_text)]
@@ -296,21 +305,22 @@ def _record_id(raw: Any) -> str | None:
     return None
 
 
-def summary_from_wire(raw: Any) -> ComplaintSummary:
+def summary_from_wire(raw: Any, zone: tzinfo = WIB) -> ComplaintSummary:
     try:
-        return WireSummary.model_validate(raw).to_domain()
+        return WireSummary.model_validate(raw, context={"zone": zone}).to_domain()
     except ValidationError as exc:
         raise InvalidRecordError(
             _validation_reason("complaint summary", exc), record_id=_record_id(raw), raw=raw
         ) from None
 
 
-def detail_from_wire(results: Mapping[str, Any]) -> ComplaintDetail:
+def detail_from_wire(results: Mapping[str, Any], zone: tzinfo = WIB) -> ComplaintDetail:
     """``results`` of the detail endpoint: ``data`` plus ``data_logs``."""
-    raw = results.get("data")
+    raw, context = results.get("data"), {"zone": zone}
     try:
-        wire = WireDetail.model_validate(raw)
-        logs = [WireDispositionLog.model_validate(x) for x in results.get("data_logs") or []]
+        wire = WireDetail.model_validate(raw, context=context)
+        logs = [WireDispositionLog.model_validate(x, context=context)
+                for x in results.get("data_logs") or []]
     except ValidationError as exc:
         raise InvalidRecordError(
             _validation_reason("complaint detail", exc),
@@ -348,9 +358,9 @@ def detail_from_wire(results: Mapping[str, Any]) -> ComplaintDetail:
     )
 
 
-def followup_from_wire(raw: Any) -> FollowUp:
+def followup_from_wire(raw: Any, zone: tzinfo = WIB) -> FollowUp:
     try:
-        return WireFollowUp.model_validate(raw).to_domain()
+        return WireFollowUp.model_validate(raw, context={"zone": zone}).to_domain()
     except ValidationError as exc:
         raise InvalidRecordError(
             _validation_reason("follow-up", exc), record_id=_record_id(raw), raw=raw
