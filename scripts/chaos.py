@@ -92,6 +92,8 @@ class ChaosResult:
     open_failed_pulls: int = 0
     duplicates: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    """Follow-ups and forwards waiting for a disposition SP4N-LAPOR! really gave elsewhere."""
     integrity: str = ""
 
     @property
@@ -301,6 +303,9 @@ def run_chaos(kills: int, seed: int, complaints: int = 150, *, say=print) -> Cha
         world.faults.clear()
         time.sleep(2.5)  # past every (shortened) backoff
         for _ in range(3):  # creates, then follow-ups that waited for their links
+            # LAPOR!'s admin verifies what reached it, as it does within days; until then
+            # a follow-up waits for the disposition (strict reading, docs/sync.md).
+            _verify_pushed(config, world)
             subprocess.run(
                 _cli(config, "sync", "--once"),
                 cwd=ROOT,
@@ -311,6 +316,22 @@ def run_chaos(kills: int, seed: int, complaints: int = 150, *, say=print) -> Cha
             )
         _count(config, world, result)
     return result
+
+
+def _verify_pushed(config: Path, world: SandboxWorld) -> None:
+    """Verify (and so disposition) every pushed local complaint still waiting at LAPOR!."""
+    settings = load_settings(config, env={})
+    conn = sqlite3.connect(f"file:{settings.store.path}?mode=ro", uri=True)
+    try:
+        linked = [int(r[0]) for r in conn.execute(
+            "SELECT l.remote_id FROM local_tickets t JOIN links l ON l.ticket_id = t.id "
+            "WHERE t.origin = 'local'"
+        )]
+    finally:
+        conn.close()
+    for remote_id in linked:
+        if remote_id in world.complaint_ids() and world.complaint(remote_id).status_code == "0":
+            world.verify(remote_id)
 
 
 def _count(config: Path, world: SandboxWorld, result: ChaosResult) -> None:
@@ -361,6 +382,7 @@ def _count(config: Path, world: SandboxWorld, result: ChaosResult) -> None:
             "AND o.subject_id = f.id WHERE f.origin = 'local'"
         ).fetchall()
         result.local_followups = len(local_fus)
+        held = _held_elsewhere(conn, world)
         markers: dict[str, int] = {}
         for cid in world.complaint_ids():
             for f in world.complaint(cid).followups:
@@ -371,11 +393,27 @@ def _count(config: Path, world: SandboxWorld, result: ChaosResult) -> None:
             count = markers.get(f"[Ref: {ref}/TL-{fid}]", 0)
             if count > 1:
                 result.duplicates.append(f"follow-up {ref}/TL-{fid} posted {count} times")
+            elif count == 0 and fid in held:
+                result.held.append(f"follow-up {ref}/TL-{fid}: its complaint is elsewhere")
             elif count == 0 or state != "done":
                 result.lost.append(f"follow-up {ref}/TL-{fid}: {count} posted, outbox {state}")
         _count_forwards(conn, world, result)
     finally:
         conn.close()
+
+
+def _held_elsewhere(conn: sqlite3.Connection, world: SandboxWorld) -> set[int]:
+    """Local follow-ups the gate holds while SP4N-LAPOR! really has their complaint with
+    an instansi other than the account's: waiting, not lost (as in tests/test_model.py)."""
+    held: set[int] = set()
+    for subject_id, remote_id in conn.execute(
+        "SELECT o.subject_id, l.remote_id FROM outbox o JOIN links l ON l.ticket_id = o.ticket_id "
+        "WHERE o.kind = 'post_followup' AND o.state = 'pending' "
+        "AND o.last_error LIKE 'waiting for disposition:%'"
+    ):
+        if scope_of(world.complaint(int(remote_id)).disposition_id) != "18":
+            held.add(int(subject_id))
+    return held
 
 
 def _count_forwards(conn: sqlite3.Connection, world: SandboxWorld, result: ChaosResult) -> None:
@@ -420,6 +458,7 @@ def main() -> None:
     print(f"failed pulls still open   {r.open_failed_pulls}")
     print(f"duplicates                {len(r.duplicates)}")
     print(f"lost                      {len(r.lost)}")
+    print(f"held (complaint elsewhere) {len(r.held)}")
     print(f"integrity_check           {r.integrity}")
     print(f"duration                  {time.perf_counter() - started:.0f} s")
     for line in (r.duplicates + r.lost)[:20]:
