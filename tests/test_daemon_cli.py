@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import stat
@@ -15,8 +16,10 @@ from lapor_sync.app import pull_account, push_outbox
 from lapor_sync.cli import cli
 from lapor_sync.cli.daemon_cmds import register_daemon_commands
 from lapor_sync.daemon.lock import database_lock
+from lapor_sync.local.attachments import add_ticket_with_files, check_bytes, folder_of
 from lapor_sync.local.register import TicketInput, add_ticket
 from lapor_sync.sandbox import SandboxWorld, seed_world
+from tests.attachment_files import JPEG, PDF
 
 register_daemon_commands(cli)  # idempotent; cli/__init__.py registers them as well
 
@@ -146,6 +149,44 @@ def test_backup_force_never_overwrites_a_file_of_the_store(make_env: Any, how: s
     assert "the store's own file" in result.output and "Traceback" not in result.output
     assert {p.name: p.read_bytes() for p in (store, wal)} == before
     assert env.app.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_backup_carries_the_attachment_files_its_copy_names(make_env: Any) -> None:
+    """A restored backup is whole: DEST and attachments/ beside it hold every file the
+    copied register names, owner-only; a second backup copies only what is new; a file
+    gone from the store is counted as lost, the database copy still written."""
+    env = synced_env(make_env, 88)
+    folder = folder_of(env.settings.store.path)
+    photo, letter = (check_bytes(n, d, 1 << 20, shown=n)
+                     for n, d in (("foto.jpg", JPEG), ("surat.pdf", PDF)))
+    ticket = TicketInput(
+        channel="whatsapp", title="Lampu jalan mati", content="Sudah seminggu gelap.",
+        received_at=env.world.now(), opd_code="BPBD", category_id="31",
+    )
+    add_ticket_with_files(env.app.db, ticket, "LPG-{year}-{seq:06d}", PEMPROV,
+                          [photo, letter], folder)
+    dest = env.tmp_path / "backups" / "lapor-sync.db"
+    dest.parent.mkdir()
+    result = invoke(env, "backup", str(dest))
+    assert result.exit_code == 0, result.output
+    assert "2 copied, 0 already there" in result.output
+    kept = dest.parent / "attachments"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == {
+        hashlib.sha256(JPEG).hexdigest(): JPEG, hashlib.sha256(PDF).hexdigest(): PDF}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept.iterdir()} == {0o600}
+    again = invoke(env, "backup", "--force", str(dest))
+    assert "0 copied, 2 already there" in again.output
+    (folder / hashlib.sha256(JPEG).hexdigest()).unlink()
+    elsewhere = env.tmp_path / "backups" / "second"
+    elsewhere.mkdir()
+    lost = invoke(env, "backup", str(elsewhere / "lapor-sync.db"))
+    assert lost.exit_code == 0, lost.output
+    assert "1 copied" in lost.output and "1 attachment file(s) the store names are missing" in (
+        lost.output)
+    assert [p.name for p in (elsewhere / "attachments").iterdir()] == [
+        hashlib.sha256(PDF).hexdigest()]
+    assert "foto.jpg" not in lost.output and "surat.pdf" not in lost.output
 
 
 def test_backup_into_a_missing_folder_fails_cleanly(make_env: Any) -> None:

@@ -109,7 +109,8 @@ def backup_command(state: CliState, dest: Path, force: bool) -> None:
     """Copy the database to DEST while lapor-sync runs, and check the copy.
 
     Uses SQLite's online backup (a consistent snapshot), then PRAGMA integrity_check on
-    the copy. The copy is readable by its owner only: it holds personal data.
+    the copy. The copy is readable by its owner only: it holds personal data. The
+    attachment files the copy names go to attachments/ beside DEST (only new ones).
     """
     settings = state.settings()
     state.require_store()
@@ -117,6 +118,19 @@ def backup_command(state: CliState, dest: Path, force: bool) -> None:
         fail(f"{dest} already exists; use --force to replace it.", 2)
     result = backup_database(settings.store.path, dest, force=force)
     click.echo(f"backup written to {result.path} ({result.size} bytes); integrity check: ok")
+    files = result.attachments
+    if files.copied or files.already_there or files.lost:
+        click.echo(
+            f"attachment files in {dest.parent / 'attachments'}: {files.copied} copied, "
+            f"{files.already_there} already there"
+        )
+    if files.lost:
+        click.echo(
+            f"warning: {files.missing} attachment file(s) the store names are missing and "
+            f"{files.damaged} no longer match their hash; they are not in the backup "
+            "(lapor-sync local show lists each ticket's files)",
+            err=True,
+        )
 
 
 def register_daemon_commands(group: click.Group) -> None:

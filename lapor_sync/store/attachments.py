@@ -20,6 +20,7 @@ Names and URLs are personal data as far as logs go: nothing here logs.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,6 +80,20 @@ def hash_in_use(db: sqlite_utils.Database, sha256: str) -> bool:
         [sha256, sha256],
     ).fetchone()
     return row is not None
+
+
+def referenced_hashes(db: sqlite_utils.Database) -> list[str]:
+    """Every content hash a row names (local files, and downloaded remote ones), sorted.
+
+    A store from before the attachment tables (migration 0013) names none."""
+    try:
+        rows = db.execute(
+            "SELECT sha256 FROM local_attachments UNION "
+            "SELECT sha256 FROM remote_attachments WHERE sha256 IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [str(row[0]) for row in rows]
 
 
 def set_uploaded(
