@@ -13,11 +13,14 @@ Tickets recorded by the Call Center (all DINKES unless said):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
 
 from lapor_sync.app import App, open_app, pull_account, push_outbox, reconcile_all, scan_deadlines
 from lapor_sync.config import Settings
@@ -26,9 +29,25 @@ from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
 from lapor_sync.store import users as users_mod
 from lapor_sync.store.users import Role, add_user
 from lapor_sync.timeutil import to_db
+from lapor_sync.web import create_app
 from tests.conftest import settings_for
 
 PASSWORD = "kata-sandi-uji-123"
+TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def portal_app(store: PortalStore) -> Flask:
+    """The portal over ``store`` in Flask's testing mode, on the store's clock."""
+    flask_app = create_app(store.settings, clock=store.now)
+    flask_app.testing = True
+    return flask_app
+
+
+def csrf(client: FlaskClient, url: str = "/masuk") -> str:
+    """The CSRF token of the form on ``url`` (the page must carry one)."""
+    match = TOKEN_RE.search(client.get(url).text)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
 ACCOUNTS = {
     "admin": (Role.ADMIN, ()),
     "penghubung.dinkes": (Role.LIAISON, ("DINKES",)),

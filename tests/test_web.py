@@ -25,16 +25,18 @@ from tests.portal_support import (
     PASSWORD,
     PHONE,
     SECRET_TEXT,
+    TOKEN_RE,
     PortalStore,
     build_portal_store,
     cheap_hasher,
+    csrf,
+    portal_app,
 )
 
 # "sekali.pakai": a DINKES liaison still on a one-time password (must_change_password).
 ROLES = ("anonymous", "admin", "penghubung.dinkes", "penghubung.disdik", "operator", "pemantau",
          "sekali.pakai")  # fmt: skip
 MUST_CHANGE = "sekali.pakai"
-TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +50,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
 
 @pytest.fixture(scope="module")
 def app(store: PortalStore) -> Flask:
-    flask_app = create_app(store.settings, clock=store.now)
-    flask_app.testing = True
-    return flask_app
-
-
-def csrf(client: FlaskClient, url: str = "/masuk") -> str:
-    page = client.get(url)
-    match = TOKEN_RE.search(page.text)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
+    return portal_app(store)
 
 
 def login(client: FlaskClient, name: str, password: str = PASSWORD) -> int:

@@ -23,9 +23,15 @@ from lapor_sync.store.deadlines import DeadlineRow, upsert_deadlines
 from lapor_sync.timeutil import from_db, to_db
 from lapor_sync.web import create_app
 from lapor_sync.web.pages import WORK_SHOWN
-from tests.portal_support import PASSWORD, PortalStore, build_portal_store, cheap_hasher
+from tests.portal_support import (
+    PASSWORD,
+    PortalStore,
+    build_portal_store,
+    cheap_hasher,
+    csrf,
+    portal_app,
+)
 
-TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CARD_RE = re.compile(r'<li class="card[^"]*">(.*?)</ul>\s*</li>', re.S)
 
 
@@ -53,17 +59,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
 
 @pytest.fixture(scope="module")
 def app(store: PortalStore) -> Flask:
-    flask_app = create_app(store.settings, clock=store.now)
-    flask_app.testing = True
-    return flask_app
+    return portal_app(store)
 
 
 def signed_in(app: Flask, name: str) -> FlaskClient:
     client = app.test_client()
-    match = TOKEN_RE.search(client.get("/masuk").text)
-    assert match
     reply = client.post(
-        "/masuk", data={"csrf_token": match.group(1), "name": name, "password": PASSWORD}
+        "/masuk", data={"csrf_token": csrf(client), "name": name, "password": PASSWORD}
     )
     assert reply.status_code == 302
     return client

@@ -18,9 +18,15 @@ from lapor_sync.store.access_journal import list_access
 from lapor_sync.store.db import open_database
 from lapor_sync.store.users import MIN_PASSWORD_CHARS, Role, add_user, find_user, set_password
 from lapor_sync.web import create_app
-from tests.portal_support import PASSWORD, PortalStore, build_portal_store, cheap_hasher
+from tests.portal_support import (
+    PASSWORD,
+    PortalStore,
+    build_portal_store,
+    cheap_hasher,
+    csrf,
+    portal_app,
+)
 
-TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 NEW_PASSWORD = "kata-sandi-baru-456"
 
 
@@ -35,15 +41,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
 
 @pytest.fixture(scope="module")
 def app(store: PortalStore) -> Flask:
-    flask_app = create_app(store.settings, clock=store.now)
-    flask_app.testing = True
-    return flask_app
-
-
-def csrf(client: FlaskClient, url: str) -> str:
-    match = TOKEN_RE.search(client.get(url).text)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
+    return portal_app(store)
 
 
 def login(client: FlaskClient, name: str, password: str, address: str = "127.0.0.1") -> str:
