@@ -64,7 +64,7 @@ from lapor_sync.sla.stages import (
     compute_stages,
 )
 from lapor_sync.store.db import transaction
-from lapor_sync.store.deadlines import mark_flagged, open_counts
+from lapor_sync.store.deadlines import mark_flagged, open_counts, rebuild_ticket_due
 from lapor_sync.store.journal import EventKind, record_event
 from lapor_sync.store.sync_state import (
     DEADLINES_FINGERPRINT,
@@ -104,7 +104,6 @@ __all__ = [
 ]
 
 
-
 def scan(
     db: sqlite_utils.Database,
     rules: DeadlineRules | Settings,
@@ -132,6 +131,9 @@ def scan(
             db, rules, calendar, now, only=only, page=page, after=work.after, progress=progress
         )
     )
+    if only is None:  # every ticket was recomputed: derive the home's counts anew too
+        with transaction(db):
+            rebuild_ticket_due(db)
     classifier = Classifier(calendar, now, rules.near_due_days)
     pages = iter_open_pages(db, classifier, only_unflagged=True, page=page)
     while True:

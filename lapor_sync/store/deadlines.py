@@ -1,4 +1,6 @@
-"""Owner of the ``deadlines`` table: one row per ticket and stage with its due date.
+"""Owner of the ``deadlines`` table: one row per ticket and stage with its due date; and of
+``ticket_due``: one row per ticket with an open deadline, its earliest open ``due_at`` and
+the ticket's current ``opd_code`` (what the portal's home counts, by index ranges).
 
 Every statement that reads rows back for the scan, and every write, lives here; the rules
 that decide what the rows hold are in ``lapor_sync.sla``. Reads are keyset-paged (by
@@ -9,7 +11,13 @@ Invariants:
   state they belong to;
 - an upsert keeps ``flagged`` only when the stage's start did not move: a new round of a
   stage (a new reply opened, a new disposition) is announced anew;
-- no row holds personal data: ids, stage names, timestamps and a fingerprint.
+- no row holds personal data: ids, stage names, timestamps and a fingerprint;
+- ``ticket_due`` holds exactly ``min(due_at)`` over the ticket's rows with ``met_at IS NULL``
+  (no row when there is none) and the ticket's ``opd_code``, at every commit: triggers
+  (migration 0015) keep it on every insert, update and delete of ``deadlines`` and on a
+  ticket's ``opd_code`` change or delete, whichever program writes. A full scan pass
+  rebuilds it as well (``rebuild_ticket_due``), so it is derived from scratch whenever
+  every deadline is.
 """
 
 from __future__ import annotations
@@ -189,3 +197,19 @@ def open_counts(
         params,
     ).fetchall()
     return [(str(opd), int(late or 0), int(soon or 0)) for opd, late, soon in rows]
+
+
+def rebuild_ticket_due(db: sqlite_utils.Database) -> None:
+    """Derive ``ticket_due`` from scratch from the open deadlines (a full scan pass).
+
+    The triggers keep it exact already; this makes a copy right that was ever written
+    without them (a store restored from a partial dump). One grouped read of the open
+    deadlines, so only a pass that recomputed every ticket anyway pays for it.
+    """
+    db.execute("DELETE FROM ticket_due")
+    db.execute(
+        "INSERT INTO ticket_due (ticket_id, opd_code, first_open_due) "
+        "SELECT d.ticket_id, t.opd_code, min(d.due_at) FROM deadlines d "
+        "LEFT JOIN local_tickets t ON t.id = d.ticket_id "
+        "WHERE d.met_at IS NULL GROUP BY d.ticket_id"
+    )

@@ -294,3 +294,80 @@ def _portal_home_indexes(db: sqlite_utils.Database) -> None:
         CREATE INDEX local_tickets_created ON local_tickets (created_at, opd_code, origin);
         """,
     )
+
+
+@migrations(name="0015_ticket_due")
+def _ticket_due(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Per complaint with an open deadline (met_at IS NULL): its earliest open due_at and
+        -- its current OPD (owner: store/deadlines.py). The portal's home counts late and
+        -- near-due complaints as index ranges of it instead of grouping every open deadline.
+        -- Kept exact by the triggers below on every write to deadlines and to a ticket's
+        -- opd_code, whoever writes; no foreign key, so a ticket's delete trigger may run in
+        -- any order with the delete's own checks.
+        CREATE TABLE ticket_due (
+            ticket_id INTEGER PRIMARY KEY,
+            opd_code TEXT,
+            first_open_due TEXT NOT NULL
+        );
+        CREATE INDEX ticket_due_first ON ticket_due (first_open_due);
+        CREATE INDEX ticket_due_opd ON ticket_due (opd_code, first_open_due);
+
+        INSERT INTO ticket_due (ticket_id, opd_code, first_open_due)
+            SELECT d.ticket_id, t.opd_code, min(d.due_at) FROM deadlines d
+            LEFT JOIN local_tickets t ON t.id = d.ticket_id
+            WHERE d.met_at IS NULL GROUP BY d.ticket_id;
+
+        -- A new open row can only move the earliest due date earlier (or start the row).
+        CREATE TRIGGER ticket_due_deadline_added AFTER INSERT ON deadlines
+        WHEN NEW.met_at IS NULL
+        BEGIN
+            INSERT INTO ticket_due (ticket_id, opd_code, first_open_due)
+                VALUES (NEW.ticket_id,
+                        (SELECT opd_code FROM local_tickets WHERE id = NEW.ticket_id),
+                        NEW.due_at)
+                ON CONFLICT (ticket_id) DO UPDATE
+                SET first_open_due = min(first_open_due, excluded.first_open_due);
+        END;
+
+        -- A changed, met or dropped row: recompute the ticket's earliest open due date
+        -- (one probe of deadlines_open_ticket), and drop the row when none is open.
+        CREATE TRIGGER ticket_due_deadline_changed AFTER UPDATE OF ticket_id, due_at, met_at
+        ON deadlines
+        WHEN OLD.ticket_id IS NOT NEW.ticket_id OR OLD.due_at IS NOT NEW.due_at
+            OR OLD.met_at IS NOT NEW.met_at
+        BEGIN
+            DELETE FROM ticket_due WHERE ticket_id IN (OLD.ticket_id, NEW.ticket_id);
+            INSERT INTO ticket_due (ticket_id, opd_code, first_open_due)
+                SELECT d.ticket_id, (SELECT opd_code FROM local_tickets WHERE id = d.ticket_id),
+                       min(d.due_at)
+                FROM deadlines d WHERE d.ticket_id IN (OLD.ticket_id, NEW.ticket_id)
+                AND d.met_at IS NULL GROUP BY d.ticket_id;
+        END;
+
+        CREATE TRIGGER ticket_due_deadline_dropped AFTER DELETE ON deadlines
+        WHEN OLD.met_at IS NULL
+        BEGIN
+            DELETE FROM ticket_due WHERE ticket_id = OLD.ticket_id;
+            INSERT INTO ticket_due (ticket_id, opd_code, first_open_due)
+                SELECT d.ticket_id, (SELECT opd_code FROM local_tickets WHERE id = d.ticket_id),
+                       min(d.due_at)
+                FROM deadlines d WHERE d.ticket_id = OLD.ticket_id AND d.met_at IS NULL
+                GROUP BY d.ticket_id;
+        END;
+
+        -- A forward (or any writer) moves the complaint to another OPD: its count follows.
+        CREATE TRIGGER ticket_due_opd_moved AFTER UPDATE OF opd_code ON local_tickets
+        WHEN OLD.opd_code IS NOT NEW.opd_code
+        BEGIN
+            UPDATE ticket_due SET opd_code = NEW.opd_code WHERE ticket_id = NEW.id;
+        END;
+
+        CREATE TRIGGER ticket_due_ticket_gone AFTER DELETE ON local_tickets
+        BEGIN
+            DELETE FROM ticket_due WHERE ticket_id = OLD.id;
+        END;
+        """,
+    )

@@ -273,21 +273,28 @@ def home_counts(
 
     ``late``: complaints with a stage past due; ``near_due``: complaints with none past due
     but one due by ``horizon`` (the report's and the digests' split, ``deadlines.open_counts``),
-    so the two add up to the home's work list. Each complaint is counted by its earliest
-    open deadline, read from the partial index ``deadlines_open_ticket``: one entry per open
-    row, never the met ones, and no sort. ``deadlines=False`` (a role that is not shown
-    them) leaves both at 0 and reads no deadline.
+    so the two add up to the home's work list. Each complaint is counted once, by its earliest
+    open deadline, read from ``ticket_due`` (one row per complaint with an open deadline,
+    kept exact by triggers: see ``store/deadlines.py``): two index range counts, whatever
+    the number of open deadlines. A complaint without a reference yet is counted like any
+    other. ``deadlines=False`` (a role that is not shown them) leaves both at 0 and reads
+    no deadline.
     """
     scope_sql, params = scope.where()
     stamp, far = to_db(now), to_db(horizon)
     late = soon = 0
     if deadlines:
-        join = "" if scope_sql == "1" else "JOIN local_tickets t ON t.id = d.ticket_id "
+        # ticket_due holds the OPD, so an OPD scope reads no ticket row; the origin
+        # (operator's scope) is read from the ticket.
+        join, due_scope = "", scope.where("u")[0]
+        if scope.local_only:
+            join, due_scope = " JOIN local_tickets t ON t.id = u.ticket_id", scope_sql
         row = db.execute(
-            "SELECT sum(first_due < ?), sum(first_due >= ?) FROM (SELECT min(d.due_at) AS "
-            f"first_due FROM deadlines d INDEXED BY deadlines_open_ticket {join}"
-            f"WHERE d.met_at IS NULL AND d.due_at <= ? AND {scope_sql} GROUP BY d.ticket_id)",
-            [stamp, stamp, far, *params],
+            f"SELECT (SELECT count(*) FROM ticket_due u{join} "
+            f"WHERE u.first_open_due < ? AND {due_scope}), "
+            f"(SELECT count(*) FROM ticket_due u{join} "
+            f"WHERE u.first_open_due >= ? AND u.first_open_due <= ? AND {due_scope})",
+            [stamp, *params, stamp, far, *params],
         ).fetchone()
         late, soon = int(row[0] or 0), int(row[1] or 0)
     waiting = "('pending', 'sending', 'unknown', 'dead')"  # every state but 'done'
