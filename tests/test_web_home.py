@@ -133,3 +133,88 @@ def test_a_liaison_sees_no_other_opds_card(app: Flask, store: PortalStore) -> No
     page = signed_in(app, "penghubung.dinkes").get("/").text
     assert store.disdik_ref not in cards(page)
     assert set(cards(page)) <= set(truth(store, ("DINKES",)))
+
+
+# --- every tile links to exactly the complaints (or rows) it counts ---------------------------
+
+TILE_RE = r'<li class="tile[^"]*">(?:<a href="([^"]*)">)?<strong>(\d+)</strong> {words}'
+
+
+def linked_tile(page: str, words: str) -> tuple[str, int]:
+    match = re.search(TILE_RE.format(words=words), page)
+    assert match, words
+    assert match.group(1), f"the tile '{words}' links nowhere"
+    return html.unescape(match.group(1)), int(match.group(2))
+
+
+def listed_refs(client: FlaskClient, url: str) -> list[str]:
+    """Every complaint the list at ``url`` shows, following its pages to the end."""
+    refs: list[str] = []
+    while True:
+        reply = client.get(url)
+        assert reply.status_code == 200, (url, reply.status_code)
+        refs += re.findall(r'<a class="ref" href="/aduan/([^"]+)">', reply.text)
+        following = re.search(r'rel="next" href="([^"]+)"', reply.text)
+        if not following:
+            return refs
+        url = html.unescape(following.group(1))
+
+
+def add_recorded(store: PortalStore, ref: str, opd: str, created: str) -> None:
+    """A complaint written by another program, recorded at ``created`` (no outbox row)."""
+    db = open_database(store.settings.store.path)
+    with transaction(db):
+        db.execute(
+            "INSERT INTO local_tickets (ref, origin, channel, title, content, opd_code, "
+            "received_at, created_at) VALUES (?, 'lapor', 'lapor', 'Judul', 'Isi', ?, ?, ?)",
+            [ref, opd, created, created],
+        )
+    db.close()
+
+
+@pytest.mark.parametrize("account", ["admin", "penghubung.dinkes", "penghubung.disdik"])
+def test_each_tile_links_to_what_it_counts(app: Flask, store: PortalStore, account: str) -> None:
+    client = signed_in(app, account)
+    client.get("/")  # the visit the next one's "new since" counts from
+    seen = store.now()
+    tag = account.rsplit(".", 1)[-1].upper()
+    # Recorded after that visit: one per OPD; and one recorded a minute before it.
+    for opd in ("DINKES", "DISDIK"):
+        add_recorded(store, f"BARU-{tag}-{opd}", opd, to_db(seen + timedelta(seconds=1)))
+    add_recorded(store, f"LAMA-{tag}", "DINKES", to_db(seen - timedelta(minutes=1)))
+    page = client.get("/").text
+
+    url, new = linked_tile(page, "baru sejak kunjungan terakhir")
+    refs = listed_refs(client, url)
+    assert len(refs) == new > 0
+    in_scope = {"admin": ("DINKES", "DISDIK")}.get(account, (tag,))
+    assert {f"BARU-{tag}-{opd}" for opd in in_scope} <= set(refs)
+    assert f"LAMA-{tag}" not in refs
+    assert not any(r.startswith("BARU-") and r.rsplit("-", 1)[1] not in in_scope for r in refs)
+
+    for words in ("terlambat", "mendekati batas waktu"):
+        url, count = linked_tile(page, words)
+        refs = listed_refs(client, url)
+        assert len(refs) == len(set(refs)) == count, words
+    late = set(listed_refs(client, linked_tile(page, "terlambat")[0]))
+    near = set(listed_refs(client, linked_tile(page, "mendekati batas waktu")[0]))
+    assert not late & near
+    assert late | near == set(truth(store, None if account == "admin" else (tag,)))
+
+    url, conflicts = linked_tile(page, "konflik menunggu keputusan")
+    shown = re.findall(r'<li class="card">', client.get(url).text)
+    assert len(shown) == conflicts
+
+    if account == "admin":
+        url, waiting = linked_tile(page, "belum terkirim ke SP4N-LAPOR!")
+        rows = client.get(url).text.partition('id="notifikasi"')[0]
+        assert len(re.findall(r'<tr class="outbox-', rows)) == waiting
+
+
+def test_a_malformed_new_since_link_is_an_error_not_an_empty_list(app: Flask) -> None:
+    client = signed_in(app, "admin")
+    reply = client.get("/aduan?baru_sejak=kemarin")
+    assert reply.status_code == 400
+    assert "Baru sejak: tautan tidak sah" in reply.text
+    assert "Tidak ada pengaduan yang cocok" not in reply.text
+    assert client.get("/aduan/ekspor.csv?baru_sejak=kemarin").status_code == 400

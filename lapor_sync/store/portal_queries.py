@@ -46,12 +46,19 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class ListFilter:
-    """The complaint list's filters; every field optional. ``after``: the keyset cursor."""
+    """The complaint list's filters; every field optional. ``after``: the keyset cursor.
+
+    ``near_due_by``: only complaints with no stage past due but one due by then (the home's
+    near-due tile); ``created_after``: only those recorded after this stored stamp (the
+    home's "new since my last visit" tile). Each selects exactly what its tile counts.
+    """
 
     opd: str | None = None
     state: str | None = None
     stage: str | None = None
     late_only: bool = False
+    near_due_by: datetime | None = None
+    created_after: str | None = None  # a stored (``to_db``) stamp, compared as text
     since: datetime | None = None
     until: datetime | None = None  # exclusive
     channel: str | None = None
@@ -122,6 +129,16 @@ def complaint_list(
         if flt.late_only:
             cond.append("+d.due_at < :now")
         where.append(f"EXISTS (SELECT 1 FROM deadlines d WHERE {' AND '.join(cond)})")
+    if flt.near_due_by is not None:
+        # The complaint's earliest open deadline (ticket_due) is not past and falls by then.
+        where.append(
+            "EXISTS (SELECT 1 FROM ticket_due u WHERE u.ticket_id = t.id "
+            "AND u.first_open_due >= :now AND u.first_open_due <= :near_due_by)"
+        )
+        params["near_due_by"] = to_db(flt.near_due_by)
+    if flt.created_after is not None:
+        where.append("t.created_at > :created_after")
+        params["created_after"] = flt.created_after
     if flt.search:
         where.append(
             "(t.ref = :search OR t.id IN (SELECT ticket_id FROM links WHERE tracking_id = "

@@ -38,7 +38,7 @@ from lapor_sync.store.portal_queries import (
     complaint_list,
 )
 from lapor_sync.store.users import User
-from lapor_sync.timeutil import WIB, from_db, wib_date
+from lapor_sync.timeutil import WIB, from_db, to_db, wib_date
 from lapor_sync.web.access import (
     Action,
     may_write,
@@ -49,6 +49,7 @@ from lapor_sync.web.access import (
 )
 from lapor_sync.web.auth import client_address, current_user, guard
 from lapor_sync.web.context import db, portal
+from lapor_sync.web.pages import near_due_horizon
 
 bp = Blueprint("complaints", __name__)
 PAGE_SIZE = 50
@@ -102,11 +103,25 @@ def parse_filter(args: Any, user: User) -> ListFilter:
         except ValueError:
             raise FilterProblem("Halaman: tautan halaman tidak sah") from None
     search = (args.get("cari") or "").strip() or None
+    near_due_by = None
+    if args.get("mendekati") == "1":  # the home's near-due tile: the same horizon
+        near_due_by = near_due_horizon(portal().clock())
+    created_after = None
+    if args.get("baru_sejak"):  # the home's "new since my last visit" tile
+        try:
+            created_after = to_db(from_db(str(args["baru_sejak"])))
+        except ValueError:
+            raise FilterProblem(
+                "Baru sejak: tautan tidak sah; buka lagi dari beranda "
+                "(waktu seperti 2026-11-01T08:00:00+07:00)"
+            ) from None
     return ListFilter(
         opd=opd,
         state=state,
         stage=stage,
         late_only=args.get("terlambat") == "1",
+        near_due_by=near_due_by,
+        created_after=created_after,
         since=since,
         until=until,
         channel=channel,
