@@ -34,7 +34,7 @@ API (stable; other modules import these names):
 - OPDs: :data:`NO_OPD_NAME`, :data:`NO_OPD_LIAISON`, :func:`unknown_opd_text`;
 - titles and misc: :data:`SECRET_TITLE`, :func:`shown_title`, :func:`yes_no`, :func:`csv_line`;
 - the portal: :data:`ROLE_LABELS`, :data:`SHOWN_LABELS`, :data:`PASSWORD_TEXTS`,
-  :data:`ATTACHMENT_TEXTS`.
+  :data:`MENU_LABELS`, :data:`ATTACHMENT_TEXTS`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from lapor_sync.domain import ComplaintState
 from lapor_sync.redact import redact_text
+from lapor_sync.timeutil import from_db
 
 _WIB = ZoneInfo("Asia/Jakarta")
 
@@ -78,6 +79,19 @@ def indonesian_datetime(value: datetime) -> str:
     """``Kamis, 17 April 2025 pukul 09.00 WIB`` (the instant shown in WIB)."""
     local = value.astimezone(_WIB)
     return f"{indonesian_date(local.date())} pukul {local:%H.%M} WIB"
+
+
+def stored_datetime_text(value: str | None) -> str:
+    """A stamp as the store keeps it, shown as :func:`indonesian_datetime`; ``-`` for none.
+
+    A value that does not parse (another program wrote it) is shown as it is, never an error.
+    """
+    if not value:
+        return "-"
+    try:
+        return indonesian_datetime(from_db(str(value)))
+    except ValueError:
+        return str(value)
 
 
 # --- complaint states -------------------------------------------------------------------------
@@ -298,6 +312,19 @@ SHOWN_LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 # The change-password page (lapor_sync/web/password.py). ``too_short`` takes ``{count}``.
+# The portal's main menu, in its order: (route endpoint, label). The password entry's label
+# is PASSWORD_TEXTS["menu"].
+MENU_LABELS: tuple[tuple[str, str], ...] = (
+    ("pages.home", "Beranda"),
+    ("complaints.complaint_list_page", "Pengaduan"),
+    ("intake.intake", "Pengaduan baru"),
+    ("actions.conflicts", "Konflik"),
+    ("pages.log", "Log"),
+    ("pages.report", "Laporan"),
+    ("actions.outbox", "Outbox"),
+    ("pages.users", "Pengguna"),
+)
+
 PASSWORD_TEXTS: Mapping[str, str] = MappingProxyType(
     {
         "title": "Ganti kata sandi",

@@ -50,6 +50,8 @@ class WorkingCalendar:
         if overlap:
             days = ", ".join(sorted(d.isoformat() for d in overlap))
             raise ValueError(f"dates both extra holiday and extra working day: {days}")
+        # Per year: the days where the weekday rule is wrong (filled on first use).
+        self._exception_cache: dict[int, tuple[tuple[date, int], ...]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -101,13 +103,39 @@ class WorkingCalendar:
         return datetime.combine(last_day, _END_OF_DAY, tzinfo=WIB)
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days in (start, end]; negative when end is before start."""
+        """Working days in (start, end]; negative when end is before start.
+
+        Arithmetic, not a walk: Monday–Friday counted by formula, then corrected by the
+        few days per year that break the weekday rule (a weekday holiday, a weekend made a
+        working day). A late complaint's page asks this for spans of hundreds of days on
+        every view; ``tests/test_calendar.py`` holds it equal to the day-by-day count.
+        """
         if end < start:
             return -self.working_days_between(end, start)
-        count = 0
-        current = start
-        while current < end:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                count += 1
+        count = _weekdays_through(end) - _weekdays_through(start)
+        for year in range(start.year, end.year + 1):
+            for day, correction in self._exceptions(year):
+                if start < day <= end:
+                    count += correction
         return count
+
+    def _exceptions(self, year: int) -> tuple[tuple[date, int], ...]:
+        """Days of ``year`` where the weekday rule is wrong: (day, -1) or (day, +1)."""
+        found = self._exception_cache.get(year)
+        if found is None:
+            candidates = set(_national_holidays(year)) | {
+                d for d in self._extra_holidays | self._extra_working_days if d.year == year
+            }
+            found = tuple(
+                (day, 1 if self.is_working_day(day) else -1)
+                for day in sorted(candidates)
+                if self.is_working_day(day) != (day.weekday() < 5)
+            )
+            self._exception_cache[year] = found  # a race only computes the same tuple twice
+        return found
+
+
+def _weekdays_through(day: date) -> int:
+    """Monday–Friday dates from 0001-01-01 (a Monday) through ``day``."""
+    weeks, rest = divmod(day.toordinal(), 7)
+    return weeks * 5 + min(rest, 5)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lapor_sync.timeutil import WIB
 from lapor_sync.working_days import WorkingCalendar
@@ -181,3 +183,42 @@ def test_working_days_between() -> None:
     assert CAL.working_days_between(date(2025, 12, 23), date(2026, 1, 2)) == 5
     # A weekend after a Friday adds nothing.
     assert CAL.working_days_between(date(2025, 4, 11), date(2025, 4, 13)) == 0
+
+
+def _walked(calendar: WorkingCalendar, start: date, end: date) -> int:
+    """The definition, day by day: working days in (start, end]."""
+    if end < start:
+        return -_walked(calendar, end, start)
+    return sum(
+        calendar.is_working_day(date.fromordinal(n))
+        for n in range(start.toordinal() + 1, end.toordinal() + 1)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dates(min_value=date(2023, 1, 1), max_value=date(2028, 12, 31)),
+    span=st.integers(min_value=-800, max_value=800),
+    holidays=st.sets(
+        st.dates(min_value=date(2023, 1, 1), max_value=date(2028, 12, 31)), max_size=6
+    ),
+    working=st.sets(st.dates(min_value=date(2023, 1, 1), max_value=date(2028, 12, 31)), max_size=6),
+)
+def test_working_days_between_equals_the_day_by_day_count(
+    start: date, span: int, holidays: set[date], working: set[date]
+) -> None:
+    """The arithmetic count agrees with walking the days, overrides on weekdays and weekends."""
+    calendar = WorkingCalendar(extra_holidays=holidays - working, extra_working_days=working)
+    end = date.fromordinal(start.toordinal() + span)
+    assert calendar.working_days_between(start, end) == _walked(calendar, start, end)
+
+
+def test_working_days_between_across_a_moved_day_and_a_regional_holiday() -> None:
+    # (Mon 14 April 2025, Mon 21 April]: Tue, Wed, Thu, Good Friday (national), Mon = 4.
+    # Making Wednesday a regional holiday and Saturday the 19th a working day keeps 4.
+    calendar = WorkingCalendar(
+        extra_holidays=[date(2025, 4, 16)], extra_working_days=[date(2025, 4, 19)]
+    )
+    assert CAL.working_days_between(date(2025, 4, 14), date(2025, 4, 21)) == 4
+    assert calendar.working_days_between(date(2025, 4, 14), date(2025, 4, 21)) == 4
+    assert calendar.working_days_between(date(2025, 4, 18), date(2025, 4, 20)) == 1  # Sat

@@ -589,3 +589,65 @@ def test_intake_required_create_field_without_default_is_refused_beside_it(
     assert refused.status_code == 400 and 'id="location-error"' in refused.text
     assert "Wajib untuk SP4N-LAPOR! (location_id)" in refused.text
     assert 'value="Jalan rusak di Jl. Pagar Alam"' in refused.text  # nothing lost
+
+
+def test_menu_entries_demand_what_their_routes_demand(app: Flask) -> None:
+    """The menu is built from ENDPOINT_ACTIONS: each entry's action is its route's guard."""
+    from lapor_sync.glossary import MENU_LABELS
+    from lapor_sync.web.app import ENDPOINT_ACTIONS
+
+    assert [endpoint for endpoint, _ in MENU_LABELS] == list(ENDPOINT_ACTIONS)
+    for endpoint, action in ENDPOINT_ACTIONS.items():
+        assert app.view_functions[endpoint].action is action, endpoint
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
+def test_menu_shows_only_pages_the_role_may_open(
+    role: str, store: PortalStore, clients: dict[str, FlaskClient]
+) -> None:
+    page = clients[role].get("/kata-sandi").text
+    menu = re.search(r'<nav class="menu"[^>]*>(.*?)</nav>', page, re.S)
+    assert menu, role
+    for href in re.findall(r'href="([^"]+)"', menu.group(1)):
+        assert clients[role].get(href).status_code == 200, (role, href)
+    expected = {
+        "admin": ["/", "/aduan", "/pengaduan-baru", "/konflik", "/log", "/laporan/", "/outbox",
+                  "/pengguna", "/kata-sandi"],
+        "penghubung.dinkes": ["/", "/aduan", "/konflik", "/log", "/laporan/", "/kata-sandi"],
+        "penghubung.disdik": ["/", "/aduan", "/konflik", "/log", "/laporan/", "/kata-sandi"],
+        "operator": ["/", "/aduan", "/pengaduan-baru", "/kata-sandi"],
+        "pemantau": ["/", "/aduan", "/laporan/", "/kata-sandi"],
+        MUST_CHANGE: ["/kata-sandi"],
+    }  # fmt: skip
+    assert re.findall(r'href="([^"]+)"', menu.group(1)) == expected[role]
+
+
+def test_search_finds_a_tracking_id_known_from_either_side_within_scope(
+    store: PortalStore, clients: dict[str, FlaskClient]
+) -> None:
+    """By the link's Tracking ID, by the mirror's alone (link not yet stamped), never
+    outside the account's OPDs."""
+    ref = lapor_ref(store)
+    db = open_database(store.settings.store.path)
+    try:
+        ticket_id, tracking = db.execute(
+            "SELECT t.id, rc.tracking_id FROM local_tickets t JOIN links l ON l.ticket_id = t.id "
+            "JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
+            "WHERE t.ref = ?",
+            [ref],
+        ).fetchone()
+        assert tracking
+
+        def found(role: str) -> list[str]:
+            page = clients[role].get(f"/aduan?cari={tracking}").text
+            return re.findall(r'class="ref" href="/aduan/([^"]+)"', page)
+
+        assert found("admin") == [ref] == found("penghubung.dinkes")
+        assert found("penghubung.disdik") == []
+        db.execute("UPDATE links SET tracking_id = NULL WHERE ticket_id = ?", [ticket_id])
+        db.conn.commit()
+        assert found("admin") == [ref]
+    finally:
+        db.execute("UPDATE links SET tracking_id = ? WHERE ticket_id = ?", [tracking, ticket_id])
+        db.conn.commit()
+        db.close()

@@ -140,9 +140,14 @@ def complaint_list(
         where.append("t.created_at > :created_after")
         params["created_after"] = flt.created_after
     if flt.search:
+        # Three indexed lookups into one id set: an OR across the joined tables made SQLite
+        # scan every ticket (190 ms at 100,000 for a reference that does not exist).
         where.append(
-            "(t.ref = :search OR t.id IN (SELECT ticket_id FROM links WHERE tracking_id = "
-            ":search) OR rc.tracking_id = :search)"
+            "t.id IN (SELECT id FROM local_tickets WHERE ref = :search "
+            "UNION SELECT ticket_id FROM links WHERE tracking_id = :search "
+            "UNION SELECT l2.ticket_id FROM remote_complaints rc2 JOIN links l2 ON "
+            "l2.account = rc2.account AND l2.remote_id = rc2.remote_id "
+            "WHERE rc2.tracking_id = :search)"
         )
         params["search"] = flt.search.strip()
     if flt.after is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -26,18 +26,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lapor_sync.config import Settings
 from lapor_sync.errors import WebError as WebError
 from lapor_sync.glossary import (
+    MENU_LABELS,
     PASSWORD_TEXTS,
     ROLE_LABELS,
     channel_label,
     conflict_label,
-    indonesian_datetime,
     outbox_kind_label,
     outbox_state_label,
     stage_label,
     state_label,
+    stored_datetime_text,
 )
 from lapor_sync.store.db import open_database
-from lapor_sync.timeutil import Clock, from_db, now_wib
+from lapor_sync.store.users import User
+from lapor_sync.timeutil import Clock, now_wib
 from lapor_sync.web.access import Action, allowed
 from lapor_sync.web.context import EXTENSION, PortalContext
 
@@ -48,6 +50,17 @@ CSP = (
 )
 # The liaison report is the same HTML as the static report, whose styles are inline.
 REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+# What each menu entry's page demands (its route's guard says the same; a test holds them equal).
+ENDPOINT_ACTIONS: dict[str, Action] = {
+    "pages.home": Action.HOME,
+    "complaints.complaint_list_page": Action.LIST,
+    "intake.intake": Action.INTAKE,
+    "actions.conflicts": Action.CONFLICTS,
+    "pages.log": Action.LOG,
+    "pages.report": Action.REPORT,
+    "actions.outbox": Action.OUTBOX,
+    "pages.users": Action.USERS,
+}
 
 
 def create_app(
@@ -72,6 +85,10 @@ def create_app(
         SESSION_COOKIE_SECURE=settings.web.secure_cookies,
         SESSION_COOKIE_PATH=urlsplit(settings.web.public_url).path or "/",
         PERMANENT_SESSION_LIFETIME=settings.web.session_max,
+        # The cookie lives ``session_max`` from the login (the absolute limit); the idle
+        # limit is kept server-side in ``web_sessions``, so re-signing the cookie on every
+        # request would only cost time and push its expiry past the absolute limit.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.web.secure_cookies,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
@@ -99,14 +116,21 @@ def _hooks(app: Flask) -> None:
 
     app.before_request(load_user)
 
+    menus: dict[tuple[str, bool, str], tuple[tuple[str, str], ...]] = {}
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         user = current_user()
+        menu: tuple[tuple[str, str], ...] = ()
+        if user is not None:
+            # One menu per role (and mount point), built once: it was a tenth of a page.
+            key = (user.role.value, user.must_change_password, request.script_root)
+            menu = menus.get(key) or menus.setdefault(key, _menu(user))
         return {
             "user": user,
             "can": (lambda action: user is not None and allowed(user, Action(action))),
             "role_label": ROLE_LABELS,
-            "password_menu": PASSWORD_TEXTS["menu"],
+            "menu": menu,
         }
 
     @app.after_request
@@ -121,6 +145,23 @@ def _hooks(app: Flask) -> None:
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _menu(user: User) -> tuple[tuple[str, str], ...]:
+    """The main menu's (link, label) pairs ``user``'s role may open, in the glossary's order.
+
+    An account on a one-time password sees only the change-password entry (every other
+    route sends it there anyway, ``web/auth.guard``).
+    """
+    password = (url_for("account.password"), PASSWORD_TEXTS["menu"])
+    if user.must_change_password:
+        return (password,)
+    entries = [
+        (url_for(endpoint), label)
+        for endpoint, label in MENU_LABELS
+        if allowed(user, ENDPOINT_ACTIONS[endpoint])
+    ]
+    return (*entries, password)
 
 
 def _errors(app: Flask) -> None:
@@ -163,15 +204,7 @@ def _errors(app: Flask) -> None:
 
 
 def _filters(app: Flask) -> None:
-    def when(value: str | None) -> str:
-        if not value:
-            return "-"
-        try:
-            return indonesian_datetime(from_db(str(value)))
-        except ValueError:
-            return str(value)
-
-    app.add_template_filter(when, "when")
+    app.add_template_filter(stored_datetime_text, "when")
     app.add_template_filter(state_label, "state")
     app.add_template_filter(lambda s: stage_label(s, None), "stage")
     app.add_template_filter(channel_label, "channel")
