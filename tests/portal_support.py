@@ -14,10 +14,13 @@ Tickets recorded by the Call Center (all DINKES unless said):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
@@ -27,6 +30,7 @@ from lapor_sync.config import Settings
 from lapor_sync.local.register import TicketInput, add_ticket
 from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
 from lapor_sync.store import users as users_mod
+from lapor_sync.store.db import open_database
 from lapor_sync.store.users import Role, add_user
 from lapor_sync.timeutil import to_db
 from lapor_sync.web import create_app
@@ -48,6 +52,8 @@ def csrf(client: FlaskClient, url: str = "/masuk") -> str:
     match = TOKEN_RE.search(client.get(url).text)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
+
+
 ACCOUNTS = {
     "admin": (Role.ADMIN, ()),
     "penghubung.dinkes": (Role.LIAISON, ("DINKES",)),
@@ -169,3 +175,68 @@ def build_portal_store(base: Path, *, complaints: int = 70) -> PortalStore:
         )  # fmt: skip
     finally:
         app.close()
+
+
+# The roles the route tests sign in as. "sekali.pakai": a DINKES liaison still on a
+# one-time password (must_change_password), added by ``signed_in_clients``.
+ROLES = ("anonymous", "admin", "penghubung.dinkes", "penghubung.disdik", "operator", "pemantau",
+         "sekali.pakai")  # fmt: skip
+MUST_CHANGE = "sekali.pakai"
+INTAKE = {
+    "channel": "sms",
+    "title": "Jalan rusak di Jl. Pagar Alam",
+    "content": "Berlubang besar.",
+    "opd": "BMBK",
+}
+
+
+@contextmanager
+def module_portal_store(
+    factory: pytest.TempPathFactory, name: str, *, complaints: int = 70
+) -> Iterator[PortalStore]:
+    """A portal store for one test module, with the cheap hasher while it lives."""
+    previous = users_mod.set_hasher(cheap_hasher())
+    built = build_portal_store(factory.mktemp(name), complaints=complaints)
+    try:
+        yield built
+    finally:
+        built.server.stop()
+        users_mod.set_hasher(previous)
+
+
+def login(client: FlaskClient, name: str, password: str = PASSWORD) -> int:
+    """Sign ``client`` in; the status of the answer (302 = signed in)."""
+    token = csrf(client)
+    return client.post(
+        "/masuk", data={"csrf_token": token, "name": name, "password": password}
+    ).status_code
+
+
+def signed_in_clients(app: Flask, store: PortalStore) -> dict[str, FlaskClient]:
+    """One client per entry of ``ROLES``, signed in (but "anonymous"); adds MUST_CHANGE."""
+    db = open_database(store.settings.store.path)
+    users_mod.add_user(
+        db, MUST_CHANGE, users_mod.Role.LIAISON, ("DINKES",), PASSWORD, store.now(),
+        must_change_password=True,
+    )  # fmt: skip
+    db.close()
+    found = {}
+    for role in ROLES:
+        client = app.test_client()
+        if role != "anonymous":
+            assert login(client, role) == 302
+        found[role] = client
+    return found
+
+
+def lapor_ref(store: PortalStore) -> str:
+    """A DINKES complaint adopted from SP4N-LAPOR! (not recorded by the Call Center)."""
+    db = open_database(store.settings.store.path)
+    try:
+        row = db.execute(
+            "SELECT ref FROM local_tickets WHERE origin = 'lapor' AND opd_code = 'DINKES' "
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
+    finally:
+        db.close()
+    return str(row[0])

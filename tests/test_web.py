@@ -12,40 +12,27 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lapor_sync.store import users as users_mod
-from lapor_sync.store.access_journal import list_access
 from lapor_sync.store.db import open_database
 from lapor_sync.web import WebError, create_app
 from tests.portal_support import (
-    ANON_NAME,
-    ANON_PHONE,
-    EMAIL,
-    NAME,
-    NIK,
+    INTAKE,
+    MUST_CHANGE,
     PASSWORD,
-    PHONE,
-    SECRET_TEXT,
-    TOKEN_RE,
+    ROLES,
     PortalStore,
-    build_portal_store,
-    cheap_hasher,
     csrf,
+    lapor_ref,
+    login,
+    module_portal_store,
     portal_app,
+    signed_in_clients,
 )
-
-# "sekali.pakai": a DINKES liaison still on a one-time password (must_change_password).
-ROLES = ("anonymous", "admin", "penghubung.dinkes", "penghubung.disdik", "operator", "pemantau",
-         "sekali.pakai")  # fmt: skip
-MUST_CHANGE = "sekali.pakai"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
-    previous = users_mod.set_hasher(cheap_hasher())
-    built = build_portal_store(tmp_path_factory.mktemp("portal"))
-    yield built
-    built.server.stop()
-    users_mod.set_hasher(previous)
+    with module_portal_store(tmp_path_factory, "portal") as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
@@ -53,41 +40,9 @@ def app(store: PortalStore) -> Flask:
     return portal_app(store)
 
 
-def login(client: FlaskClient, name: str, password: str = PASSWORD) -> int:
-    token = csrf(client)
-    return client.post(
-        "/masuk", data={"csrf_token": token, "name": name, "password": password}
-    ).status_code
-
-
 @pytest.fixture(scope="module")
 def clients(app: Flask, store: PortalStore) -> dict[str, FlaskClient]:
-    db = open_database(store.settings.store.path)
-    users_mod.add_user(
-        db, MUST_CHANGE, users_mod.Role.LIAISON, ("DINKES",), PASSWORD, store.now(),
-        must_change_password=True,
-    )  # fmt: skip
-    db.close()
-    found = {}
-    for role in ROLES:
-        client = app.test_client()
-        if role != "anonymous":
-            assert login(client, role) == 302
-        found[role] = client
-    return found
-
-
-def lapor_ref(store: PortalStore) -> str:
-    """A DINKES complaint adopted from SP4N-LAPOR! (not recorded by the Call Center)."""
-    db = open_database(store.settings.store.path)
-    try:
-        row = db.execute(
-            "SELECT ref FROM local_tickets WHERE origin = 'lapor' AND opd_code = 'DINKES' "
-            "ORDER BY id LIMIT 1"
-        ).fetchone()
-    finally:
-        db.close()
-    return str(row[0])
+    return signed_in_clients(app, store)
 
 
 def outbox_id(store: PortalStore, ref: str) -> int:
@@ -136,12 +91,6 @@ class Route:
 
 
 ALL_OK = {r: 200 for r in ROLES if r not in ("anonymous", MUST_CHANGE)}
-INTAKE = {
-    "channel": "sms",
-    "title": "Jalan rusak di Jl. Pagar Alam",
-    "content": "Berlubang besar.",
-    "opd": "BMBK",
-}
 ROUTES = {
     "home": Route("GET", lambda s: "/", ALL_OK),
     "list": Route("GET", lambda s: "/aduan", ALL_OK),
@@ -371,226 +320,6 @@ def test_wrong_name_and_wrong_password_read_the_same(clocked: tuple[Flask, Clock
     assert "Nama pengguna atau kata sandi salah." in a.text and "salah." in b.text
 
 
-def test_access_journal_exactly_for_views_that_showed_personal_data(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    db = open_database(store.settings.store.path)
-
-    def journal_after(role: str, url: str) -> list[tuple[str, ...]]:
-        before = len(list_access(db, limit=10**6))
-        assert clients[role].get(url).status_code == 200
-        rows = list_access(db, limit=10**6)  # newest first
-        return [(a.user_name, a.ticket_ref, a.view, *a.shown) for a in rows[: len(rows) - before]]
-
-    s = store
-    assert journal_after("admin", f"/aduan/{s.open_ref}") == [
-        ("admin", s.open_ref, "complaint", "identity", "content")
-    ]
-    assert journal_after("admin", f"/aduan/{s.open_ref}/ekspor.csv") == [
-        ("admin", s.open_ref, "export", "identity", "content")
-    ]
-    # The OPD's liaison of an anonim complaint sees the text but not who wrote it.
-    assert journal_after("penghubung.dinkes", f"/aduan/{s.anon_ref}") == [
-        ("penghubung.dinkes", s.anon_ref, "complaint", "content")
-    ]
-    assert journal_after("penghubung.dinkes", f"/aduan/{s.secret_ref}") == [
-        ("penghubung.dinkes", s.secret_ref, "complaint", "identity", "secret_content")
-    ]
-    # The operator sees who reported a rahasia complaint, but not its text.
-    assert journal_after("operator", f"/aduan/{s.secret_ref}") == [
-        ("operator", s.secret_ref, "complaint", "identity")
-    ]
-    # A viewer sees no personal data: nothing is journalled. Lists never are.
-    assert journal_after("pemantau", f"/aduan/{s.open_ref}") == []
-    assert journal_after("pemantau", f"/aduan/{s.open_ref}/ekspor.csv") == []
-    assert journal_after("admin", "/aduan") == []
-    assert journal_after("admin", "/aduan/ekspor.csv") == []
-    db.close()
-
-
-def test_who_sees_which_personal_data(store: PortalStore, clients: dict[str, FlaskClient]) -> None:
-    s = store
-
-    def text(role: str, url: str) -> str:
-        response = clients[role].get(url)
-        assert response.status_code == 200
-        return response.text
-
-    admin = text("admin", f"/aduan/{s.open_ref}")
-    assert NAME in admin and PHONE in admin and EMAIL in admin and NIK in admin
-    anon = text("penghubung.dinkes", f"/aduan/{s.anon_ref}")
-    assert ANON_NAME not in anon and ANON_PHONE not in anon and "anonim" in anon
-    assert ANON_NAME in text("operator", f"/aduan/{s.anon_ref}")
-    assert SECRET_TEXT in text("penghubung.dinkes", f"/aduan/{s.secret_ref}")
-    assert SECRET_TEXT not in text("operator", f"/aduan/{s.secret_ref}")
-    assert SECRET_TEXT not in text("operator", f"/aduan/{s.secret_ref}/ekspor.csv")
-    for url in (
-        "/",
-        "/aduan",
-        "/aduan/ekspor.csv",
-        "/laporan/",
-        f"/aduan/{s.open_ref}",
-        f"/aduan/{s.open_ref}/ekspor.csv",
-        f"/aduan/{s.secret_ref}",
-        f"/aduan/{s.anon_ref}",
-        f"/aduan/{s.disdik_ref}",
-    ):
-        page = text("pemantau", url)
-        leaked = [p for p in s.personal if p in page]
-        assert leaked == [], (url, leaked)
-        assert SECRET_TEXT not in page
-
-
-def test_intake_comes_back_filled_with_errors_beside_fields(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    client = clients["operator"]
-    token = csrf(client, "/pengaduan-baru")
-    bad = client.post("/pengaduan-baru", data={
-        "csrf_token": token, "channel": "whatsapp", "reporter_name": "Dewi Lestari",
-        "phone": "0812-9999-1111", "email": "dewi@@contoh", "title": "",
-        "content": "Air PDAM tidak mengalir tiga hari.\nMohon dibantu.", "opd": "DINKES",
-    })  # fmt: skip
-    assert bad.status_code == 400
-    page = bad.text
-    assert 'id="email-error"' in page and "Bukan alamat email yang valid" in page
-    assert 'id="title-error"' in page and "Judul laporan: Wajib diisi." in page
-    assert 'value="Dewi Lestari"' in page and 'value="dewi@@contoh"' in page
-    assert "Air PDAM tidak mengalir tiga hari.\nMohon dibantu." in page
-    assert '<option selected value="DINKES">' in page or 'value="DINKES" selected' in page
-
-
-def test_intake_warns_of_a_likely_duplicate_and_never_merges(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    client = clients["operator"]
-    data = {
-        "channel": "telepon", "reporter_name": "Wahyuni", "phone": "0813-7778-8899",
-        "title": "Obat masih habis", "content": "Masih belum ada obat.", "opd": "DINKES",
-    }  # fmt: skip
-    db = open_database(store.settings.store.path)
-    count = db.execute("SELECT count(*) FROM local_tickets").fetchone()[0]
-    warned = client.post(
-        "/pengaduan-baru", data={"csrf_token": csrf(client, "/pengaduan-baru"), **data}
-    )
-    assert warned.status_code == 200 and store.open_ref in warned.text
-    assert "Tetap catat sebagai laporan baru" in warned.text
-    assert db.execute("SELECT count(*) FROM local_tickets").fetchone()[0] == count
-    done = client.post("/pengaduan-baru", data={
-        "csrf_token": csrf(client, "/pengaduan-baru"), **data, "confirm_duplicate": "y",
-    })  # fmt: skip
-    assert done.status_code == 302 and done.headers["Location"].startswith("/aduan/LPG-")
-    ref = done.headers["Location"].rsplit("/", 1)[1]
-    row = db.execute(
-        "SELECT t.reporter_phone, o.state FROM local_tickets t JOIN outbox o ON "
-        "o.ticket_id = t.id AND o.kind = 'create_complaint' WHERE t.ref = ?",
-        [ref],
-    ).fetchone()
-    assert row == ("0813-7778-8899", "pending")
-    assert db.execute("SELECT count(*) FROM local_tickets").fetchone()[0] == count + 1
-    db.close()
-
-
-def test_list_filters_search_and_keyset_pages(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    client = clients["admin"]
-    first = client.get("/aduan")
-    refs = re.findall(r'class="ref" href="/aduan/([^"]+)"', first.text)
-    assert len(refs) == 50 and 'rel="next"' in first.text
-    next_url = re.search(r'rel="next" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
-    second = re.findall(r'class="ref" href="/aduan/([^"]+)"', client.get(next_url).text)
-    assert second and not set(second) & set(refs)
-    found = re.findall(
-        r'class="ref" href="/aduan/([^"]+)"', client.get(f"/aduan?cari={store.open_ref}").text
-    )
-    assert found == [store.open_ref]
-    only_disdik = client.get("/aduan?opd=DISDIK").text
-    assert store.disdik_ref in only_disdik and store.open_ref not in only_disdik
-    late = re.findall(r'class="ref" href="/aduan/([^"]+)"', client.get("/aduan?terlambat=1").text)
-    assert store.open_ref in late  # recorded nine days ago, never sent: verification is late
-    assert client.get("/aduan?status=nope").status_code == 400
-    assert client.get("/aduan?dari=kemarin").status_code == 400
-    mine = clients["penghubung.dinkes"].get("/aduan?opd=DISDIK")
-    assert mine.status_code == 400 and "bukan OPD Anda" in mine.text
-
-
-def test_follow_up_goes_through_register_and_outbox(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    client = clients["penghubung.dinkes"]
-    ref = lapor_ref(store)
-    page = client.get(f"/aduan/{ref}")
-    assert "Kirim tindak lanjut" in page.text
-    token = TOKEN_RE.search(page.text).group(1)
-    done = client.post(
-        f"/aduan/{ref}/tindak-lanjut",
-        data={"csrf_token": token, "content": "Obat sudah dikirim ke puskesmas."},
-    )
-    assert done.status_code == 302
-    after = client.get(f"/aduan/{ref}").text
-    assert "Obat sudah dikirim ke puskesmas." in after
-    assert "tindak lanjut</td><td>menunggu dikirim" in after
-
-
-def test_intake_create_fields_prefilled_marked_and_stored(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    """The SP4N-LAPOR! create fields: config defaults shown, per-ticket values kept."""
-    client = clients["operator"]
-    form = client.get("/pengaduan-baru").text
-    assert re.search(r'id="classification"[^>]*value="1"', form)  # [local.create]
-    assert re.search(r'id="location"[^>]*value="18"', form)
-    assert '<option value="2">DINKES</option>' in form  # [[opd]] category_id, suggested
-    assert '<option value="18002">' in form  # the OPDs' instansi for the disposition
-    assert "Kosongkan untuk kategori OPD tujuan" in form
-    assert form.count("(wajib)") == 3  # channel, title, content: the rest have defaults
-    bad = client.post("/pengaduan-baru", data={
-        "csrf_token": csrf(client, "/pengaduan-baru"), **INTAKE, "classification": "satu",
-        "location": "18", "disposition": "18x", "incident_date": "31/02/2026",
-    })  # fmt: skip
-    assert bad.status_code == 400
-    assert 'id="classification-error"' in bad.text and 'id="disposition-error"' in bad.text
-    assert "Klasifikasi (id SP4N-LAPOR!): Id SP4N-LAPOR! hanya berisi angka." in bad.text
-    assert 'id="incident_date-error"' in bad.text and 'value="satu"' in bad.text
-    day = (store.now() - timedelta(days=3)).date()
-    done = client.post("/pengaduan-baru", data={
-        "csrf_token": csrf(client, "/pengaduan-baru"), **INTAKE, "classification": "2",
-        "category": "9", "location": "1871", "disposition": "18004",
-        "incident_date": day.strftime("%d/%m/%Y"),
-    })  # fmt: skip
-    assert done.status_code == 302, done.text
-    ref = done.headers["Location"].rsplit("/", 1)[1]
-    db = open_database(store.settings.store.path)
-    row = db.execute(
-        "SELECT classification_id, category_id, location_id, disposition_id, "
-        "date_of_incident FROM local_tickets WHERE ref = ?",
-        [ref],
-    ).fetchone()
-    db.close()
-    assert tuple(row[:4]) == ("2", "9", "1871", "18004")
-    assert str(row[4]).startswith(day.isoformat())
-
-
-def test_intake_required_create_field_without_default_is_refused_beside_it(
-    store: PortalStore,
-) -> None:
-    create = store.settings.local.create.model_copy(update={"location_id": None})
-    local = store.settings.local.model_copy(update={"create": create})
-    app = create_app(store.settings.model_copy(update={"local": local}), clock=store.now)
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "10.7.0.1"  # not the address the throttle test locks
-    assert login(client, "operator") == 302
-    form = client.get("/pengaduan-baru").text
-    assert re.search(r'Lokasi \(id SP4N-LAPOR!\) <span class="required">\(wajib\)', form)
-    refused = client.post(
-        "/pengaduan-baru", data={"csrf_token": csrf(client, "/pengaduan-baru"), **INTAKE}
-    )
-    assert refused.status_code == 400 and 'id="location-error"' in refused.text
-    assert "Wajib untuk SP4N-LAPOR! (location_id)" in refused.text
-    assert 'value="Jalan rusak di Jl. Pagar Alam"' in refused.text  # nothing lost
-
-
 def test_menu_entries_demand_what_their_routes_demand(app: Flask) -> None:
     """The menu is built from ENDPOINT_ACTIONS: each entry's action is its route's guard."""
     from lapor_sync.glossary import MENU_LABELS
@@ -620,34 +349,3 @@ def test_menu_shows_only_pages_the_role_may_open(
         MUST_CHANGE: ["/kata-sandi"],
     }  # fmt: skip
     assert re.findall(r'href="([^"]+)"', menu.group(1)) == expected[role]
-
-
-def test_search_finds_a_tracking_id_known_from_either_side_within_scope(
-    store: PortalStore, clients: dict[str, FlaskClient]
-) -> None:
-    """By the link's Tracking ID, by the mirror's alone (link not yet stamped), never
-    outside the account's OPDs."""
-    ref = lapor_ref(store)
-    db = open_database(store.settings.store.path)
-    try:
-        ticket_id, tracking = db.execute(
-            "SELECT t.id, rc.tracking_id FROM local_tickets t JOIN links l ON l.ticket_id = t.id "
-            "JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id "
-            "WHERE t.ref = ?",
-            [ref],
-        ).fetchone()
-        assert tracking
-
-        def found(role: str) -> list[str]:
-            page = clients[role].get(f"/aduan?cari={tracking}").text
-            return re.findall(r'class="ref" href="/aduan/([^"]+)"', page)
-
-        assert found("admin") == [ref] == found("penghubung.dinkes")
-        assert found("penghubung.disdik") == []
-        db.execute("UPDATE links SET tracking_id = NULL WHERE ticket_id = ?", [ticket_id])
-        db.conn.commit()
-        assert found("admin") == [ref]
-    finally:
-        db.execute("UPDATE links SET tracking_id = ? WHERE ticket_id = ?", [tracking, ticket_id])
-        db.conn.commit()
-        db.close()

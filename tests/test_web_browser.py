@@ -26,7 +26,7 @@ from tests.portal_browser import (
     sign_in,
     submit,
 )
-from tests.portal_support import PASSWORD, PortalStore, build_portal_store, cheap_hasher
+from tests.portal_support import PASSWORD, PortalStore, module_portal_store
 
 pytestmark = pytest.mark.skipif(
     chromedriver() is None,
@@ -37,11 +37,8 @@ WIDTHS = (1280, 390)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
-    previous = users_mod.set_hasher(cheap_hasher())
-    built = build_portal_store(tmp_path_factory.mktemp("portal-browser"))
-    yield built
-    built.server.stop()
-    users_mod.set_hasher(previous)
+    with module_portal_store(tmp_path_factory, "portal-browser") as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,8 @@ from lapor_sync.web import create_app
 from tests.portal_support import (
     PASSWORD,
     PortalStore,
-    build_portal_store,
-    cheap_hasher,
     csrf,
+    module_portal_store,
     portal_app,
 )
 
@@ -32,11 +31,8 @@ NEW_PASSWORD = "kata-sandi-baru-456"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
-    previous = users_mod.set_hasher(cheap_hasher())
-    built = build_portal_store(tmp_path_factory.mktemp("portal-password"), complaints=20)
-    yield built
-    built.server.stop()
-    users_mod.set_hasher(previous)
+    with module_portal_store(tmp_path_factory, "portal-password", complaints=20) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
