@@ -11,6 +11,7 @@ server-side handling of a request, without a socket):
 - home: the admin's home page (counts and the work list) and a liaison's;
 - list, first page: ``/aduan?opd=DINKES&terlambat=1`` (a filtered list);
 - list, deep page: the same filter 200 pages (10,000 rows) in, by its keyset cursor;
+- search: ``/aduan?cari=<Tracking ID>`` of random linked complaints;
 - complaint: ``/aduan/<ref>`` of random complaints (journalled: it shows text);
 - intake POST: a valid form recorded (ticket + outbox row) and redirected.
 
@@ -188,6 +189,21 @@ def main() -> int:
             {"now": now, "a": (after or ("", 0))[0], "b": (after or ("", 0))[1]},
         ).fetchall()
 
+    tracking_ids = [r[0] for r in bare.execute(
+        "SELECT tracking_id FROM links WHERE tracking_id IS NOT NULL ORDER BY random() LIMIT 200"
+    )]  # fmt: skip
+
+    def bare_search(tracking: str) -> list[Any]:
+        """The list's SELECT for a search by Tracking ID (its three indexed lookups)."""
+        return bare.execute(
+            f"SELECT {_LIST_COLUMNS} {_FROM} WHERE t.id IN (SELECT id FROM local_tickets "
+            "WHERE ref = :s UNION SELECT ticket_id FROM links WHERE tracking_id = :s UNION "
+            "SELECT l2.ticket_id FROM remote_complaints rc2 JOIN links l2 ON l2.account = "
+            "rc2.account AND l2.remote_id = rc2.remote_id WHERE rc2.tracking_id = :s) "
+            "ORDER BY t.received_at DESC, t.id DESC LIMIT 51",
+            {"now": now, "s": tracking},
+        ).fetchall()
+
     late_dinkes = bare.execute(
         "SELECT count(*) FROM local_tickets t WHERE t.opd_code = 'DINKES' AND EXISTS "
         "(SELECT 1 FROM deadlines d WHERE d.ticket_id = t.id AND +d.met_at IS NULL AND "
@@ -292,6 +308,11 @@ def main() -> int:
             timed(lambda: bare_list((deep_row[0], deep_row[1])), runs),
             rows_before=offset,
             of=late_dinkes,
+        )
+        figures(
+            f"search by Tracking ID{label}",
+            timed(lambda: get("admin", f"/aduan?cari={rng.choice(tracking_ids)}")(), runs),
+            timed(lambda: bare_search(rng.choice(tracking_ids)), runs),
         )
         reads = statistics.median(timed(bare_complaint_reads, runs))
         figures(
