@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -240,3 +241,25 @@ def lapor_ref(store: PortalStore) -> str:
     finally:
         db.close()
     return str(row[0])
+
+
+def signed_in_portal_fixtures(name: str) -> tuple[Any, Any, Any]:
+    """The module fixtures ``store``, ``app`` and ``clients`` of a route-level test module:
+    its own portal store (in a temporary folder named ``name``), the test-mode app over
+    it, and one signed-in client per role. Assign them at module level:
+    ``store, app, clients = signed_in_portal_fixtures("portal")``."""
+
+    @pytest.fixture(scope="module", name="store")
+    def store_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
+        with module_portal_store(tmp_path_factory, name) as built:
+            yield built
+
+    @pytest.fixture(scope="module", name="app")
+    def app_fixture(store: PortalStore) -> Flask:
+        return portal_app(store)
+
+    @pytest.fixture(scope="module", name="clients")
+    def clients_fixture(app: Flask, store: PortalStore) -> dict[str, FlaskClient]:
+        return signed_in_clients(app, store)
+
+    return store_fixture, app_fixture, clients_fixture

@@ -4,7 +4,7 @@ security headers, the access journal and the personal-data rules."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,26 +23,10 @@ from tests.portal_support import (
     csrf,
     lapor_ref,
     login,
-    module_portal_store,
-    portal_app,
-    signed_in_clients,
+    signed_in_portal_fixtures,
 )
 
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
-    with module_portal_store(tmp_path_factory, "portal") as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def app(store: PortalStore) -> Flask:
-    return portal_app(store)
-
-
-@pytest.fixture(scope="module")
-def clients(app: Flask, store: PortalStore) -> dict[str, FlaskClient]:
-    return signed_in_clients(app, store)
+store, app, clients = signed_in_portal_fixtures("portal")
 
 
 def outbox_id(store: PortalStore, ref: str) -> int:

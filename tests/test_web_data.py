@@ -6,11 +6,8 @@ follow-up through the register and the outbox."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from lapor_sync.store.access_journal import list_access
@@ -30,26 +27,10 @@ from tests.portal_support import (
     csrf,
     lapor_ref,
     login,
-    module_portal_store,
-    portal_app,
-    signed_in_clients,
+    signed_in_portal_fixtures,
 )
 
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStore]:
-    with module_portal_store(tmp_path_factory, "portal-data") as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def app(store: PortalStore) -> Flask:
-    return portal_app(store)
-
-
-@pytest.fixture(scope="module")
-def clients(app: Flask, store: PortalStore) -> dict[str, FlaskClient]:
-    return signed_in_clients(app, store)
+store, app, clients = signed_in_portal_fixtures("portal-data")
 
 
 def test_access_journal_exactly_for_views_that_showed_personal_data(
