@@ -46,6 +46,7 @@ from lapor_sync.sync.dryrun import PassSetup
 from lapor_sync.sync.pull import ProgressHook, Puller, PullOptions, PullSummary
 from lapor_sync.sync.push import Pusher, PushPolicy, PushSummary
 from lapor_sync.sync.reconcile import ReconcileRules, ReconcileSummary, reconcile
+from lapor_sync.sync.workers import PullWorkers
 from lapor_sync.timeutil import Clock, now_wib
 
 _T = TypeVar("_T")
@@ -68,8 +69,13 @@ class App:
     # Set by a signal handler: jobs finish the unit of work in hand (a page, an outbox
     # row) and return early. Nothing is left half-done: each unit is one transaction.
     stop_event: threading.Event = field(default_factory=threading.Event)
+    # Each account's pull download threads, kept between runs (sync/workers.py); an
+    # account without one gets threads for each run.
+    pull_workers: dict[str, PullWorkers] = field(default_factory=dict)
 
     def close(self) -> None:
+        for workers in self.pull_workers.values():
+            workers.close()
         for client in self.clients.values():
             client.close()
         self.db.close()
@@ -174,7 +180,8 @@ def open_app(
         )
         for a in settings.enabled_accounts
     }
-    return App(settings=settings, db=db, clients=clients, clock=clock, stop_event=stop)
+    workers = {name: PullWorkers(settings.http.concurrency, f"pull-{name}") for name in clients}
+    return App(settings, db, clients, clock=clock, stop_event=stop, pull_workers=workers)
 
 
 @contextmanager
@@ -242,6 +249,7 @@ def pull_account(
             progress=_paced_progress(app.clients[account], account, options.page_size, progress),
             run_id=run_id,
             should_stop=app.stop_event.is_set,
+            workers=app.pull_workers.get(account),
         )
         summary = puller.run(since=since)
         finish_run(app.db, run_id, app.clock(), ok=True, summary=summary.figures())

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlite_utils
 
@@ -50,56 +50,15 @@ from lapor_sync.store import mirror, pull_gaps
 from lapor_sync.store.db import transaction
 from lapor_sync.store.journal import EventKind, record_event
 from lapor_sync.sync.pending import Failed, PendingPage
+from lapor_sync.sync.pull_run import PullOptions, PullSummary
 from lapor_sync.sync.quiet import EPOCH, QuietCycle
+from lapor_sync.sync.workers import PullWorkers
 from lapor_sync.timeutil import Clock, now_wib, to_db
 
 __all__ = ["EPOCH", "ProgressHook", "PullOptions", "PullSummary", "Puller"]
 
 ProgressHook = Callable[[int, int | None], None]
 """Called after each page with (complaints listed so far, total reported by the server)."""
-
-
-@dataclass(frozen=True)
-class PullOptions:
-    account: str
-    page_size: int = 100
-    lookback: timedelta = timedelta(minutes=10)
-    concurrency: int = 4
-    max_verify_passes: int = 3
-    mass_drop_ratio: float = 0.5
-    quarantine_retry_limit: int = 50
-
-
-@dataclass
-class PullSummary:
-    account: str
-    listed: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    stale: int = 0
-    followups_new: int = 0
-    quarantined: int = 0
-    requests: int = 0
-    pages: int = 0
-    duration_s: float = 0.0
-    cursor: str | None = None
-    interrupted: bool = False
-
-    def figures(self) -> dict[str, object]:
-        return {
-            "account": self.account,
-            "fetched": self.listed,
-            "new": self.new,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "followups_new": self.followups_new,
-            "quarantined": self.quarantined,
-            "stale": self.stale,
-            "requests": self.requests,
-            "duration_s": round(self.duration_s, 3),
-            "cursor": self.cursor,
-        }
 
 
 @dataclass
@@ -126,8 +85,9 @@ class Puller:
         progress: ProgressHook | None = None,
         run_id: int | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        workers: PullWorkers | None = None,
     ) -> None:
-        self._should_stop = should_stop
+        self._should_stop, self._workers = should_stop, workers
         self._db = db
         self._client = client
         self._options = options
@@ -163,7 +123,10 @@ class Puller:
             cursor = mirror.get_cursor(self._db, self._options.account)
             start = self._quiet.begin(cursor, since)
             self._resample_from = self._quiet.resample_from
-            with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
+            # The account's kept threads (sync/workers.py), or threads for this run only.
+            with self._workers.scope() if self._workers else ThreadPoolExecutor(
+                max_workers=self._options.concurrency
+            ) as pool:
                 self._pool = pool
                 self._retry_quarantined()
                 self._walk(start)
