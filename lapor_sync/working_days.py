@@ -87,10 +87,25 @@ class WorkingCalendar:
         """Day ``days`` counted from ``start`` (day 1 is the first working day after start)."""
         if days < 0:
             raise ValueError("days must not be negative")
+        return _add_working_days(self, start, days)
+
+    def _walk(self, start: date, days: int) -> date:
         current = start
         for _ in range(days):
             current = self.next_working_day(current)
         return current
+
+    # Equal overrides, equal calendar: so results are shared between instances (below).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WorkingCalendar):
+            return NotImplemented
+        return (self._extra_holidays, self._extra_working_days) == (
+            other._extra_holidays,
+            other._extra_working_days,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._extra_holidays, self._extra_working_days))
 
     def deadline(self, started: datetime, working_days: int) -> datetime:
         """The instant a clock of ``working_days`` started at ``started`` runs out."""
@@ -139,3 +154,12 @@ def _weekdays_through(day: date) -> int:
     """Monday–Friday dates from 0001-01-01 (a Monday) through ``day``."""
     weeks, rest = divmod(day.toordinal(), 7)
     return weeks * 5 + min(rest, 5)
+
+
+@lru_cache(maxsize=16384)
+def _add_working_days(calendar: WorkingCalendar, start: date, days: int) -> date:
+    """``add_working_days``, remembered: results depend only on the calendar's overrides
+    and the arguments (the invariant above), and the walk goes day by day. Due dates of
+    every ticket and the sandbox's histories ask the same few thousand questions again and
+    again, of calendars equal in overrides though not the same object."""
+    return calendar._walk(start, days)

@@ -153,6 +153,21 @@ def test_overrides_change_the_fingerprint() -> None:
     assert WorkingCalendar(extra_working_days=[date(2025, 4, 12)]).fingerprint != plain.fingerprint
 
 
+def test_remembered_due_dates_follow_each_calendars_overrides() -> None:
+    # Results are remembered per calendar value: asking the plain calendar first must not
+    # hand its answer to calendars with other overrides, in either order.
+    start = date(2025, 3, 28)
+    assert CAL.add_working_days(start, 5) == date(2025, 4, 14)
+    assert WorkingCalendar(extra_holidays=[date(2025, 4, 10)]).add_working_days(
+        start, 5
+    ) == date(2025, 4, 15)
+    assert WorkingCalendar(extra_working_days=[date(2025, 4, 12)]).add_working_days(
+        start, 5
+    ) == date(2025, 4, 12)
+    assert WorkingCalendar().add_working_days(start, 5) == date(2025, 4, 14)
+    assert WorkingCalendar() == CAL != WorkingCalendar(extra_holidays=[date(2025, 4, 10)])
+
+
 def test_a_date_cannot_be_both_holiday_and_working_day() -> None:
     with pytest.raises(ValueError, match="2025-04-10"):
         WorkingCalendar(extra_holidays=[date(2025, 4, 10)], extra_working_days=[date(2025, 4, 10)])

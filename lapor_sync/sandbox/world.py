@@ -98,7 +98,6 @@ class SandboxWorld(ComplaintLifecycle):
         self._next_followup_id = 9_000_001
         self._tracking_ids: set[str] = set()
         self._personal: set[str] = set()
-        self._wd_cache: dict[tuple[date, int], date] = {}
         self._sim = Simulation(self, simulation or SimulationSettings())
         self._sim.rebuild()
 
@@ -136,13 +135,8 @@ class SandboxWorld(ComplaintLifecycle):
         self._now = target
 
     def add_working_days(self, start: date, days: int) -> date:
-        # The calendar walks day by day; seeding thousands of histories needs a memo.
-        key = (start, days)
-        found = self._wd_cache.get(key)
-        if found is None:
-            found = self.calendar.add_working_days(start, days)
-            self._wd_cache[key] = found
-        return found
+        # Remembered by the calendar (shared by every world on equal calendars).
+        return self.calendar.add_working_days(start, days)
 
     def deadline(self, started: datetime, working_days: int) -> datetime:
         day = self.add_working_days(wib_date(started), working_days)
