@@ -320,15 +320,18 @@ def home_counts(
         ).fetchone()
         late, soon = int(row[0] or 0), int(row[1] or 0)
     waiting = "('pending', 'sending', 'unknown', 'dead')"  # every state but 'done'
+    # CROSS JOIN keeps SQLite on the few open conflicts and waiting outbox rows, then their
+    # tickets by key: with an OPD scope it would otherwise walk the OPD's every ticket
+    # (measured: 5 ms of a liaison's home at 25,000 complaints per OPD).
     one = db.execute(
         "SELECT "
         "(SELECT count(*) FROM local_tickets t INDEXED BY local_tickets_created "
         f" WHERE t.created_at > ? AND {scope_sql}), "
-        "(SELECT count(*) FROM conflicts c JOIN local_tickets t ON t.id = c.ticket_id "
+        "(SELECT count(*) FROM conflicts c CROSS JOIN local_tickets t ON t.id = c.ticket_id "
         f" WHERE c.resolved_at IS NULL AND {scope_sql}), "
-        "(SELECT count(*) FROM outbox o JOIN local_tickets t ON t.id = o.ticket_id "
+        "(SELECT count(*) FROM outbox o CROSS JOIN local_tickets t ON t.id = o.ticket_id "
         f" WHERE o.state IN {waiting} AND {scope_sql}), "
-        "(SELECT count(*) FROM outbox o JOIN local_tickets t ON t.id = o.ticket_id "
+        "(SELECT count(*) FROM outbox o CROSS JOIN local_tickets t ON t.id = o.ticket_id "
         f" WHERE o.state = 'dead' AND {scope_sql})",
         [since or "", *params, *params, *params, *params],
     ).fetchone()
