@@ -18,10 +18,11 @@ server-side handling of a request, without a socket):
 Each against a bare ``sqlite3`` query of the same rows in the same run: the list page's own
 SELECT (same columns, joins, WHERE, ORDER BY); the complaint's row, follow-ups, status
 history, deadlines and outbox, and the access-journal row the page commits (the reads
-alone are printed beside it);
-the home's late count; an INSERT of one ticket. ``--with-writer`` runs a second process
-that writes to the same store all the time (small transactions, like the daemon) and
-measures again: what one daemon and one portal on one database cost each other.
+alone are printed beside it); the home's late and near-due counts (and, as a reference
+line, the same counts by grouping every open deadline, as before ``ticket_due``); an INSERT
+of one ticket. ``--with-writer`` runs a second process that writes to the same store all
+the time (small transactions, like the daemon) and measures again: what one daemon and
+one portal on one database cost each other.
 
 Prints one JSON line per measurement: median and p95 in ms, and the ratio to the bare one.
 """
@@ -246,10 +247,35 @@ def main() -> int:
         )  # fmt: skip
         bare.execute("COMMIT")
 
-    def bare_home() -> None:
+    with app.app_context():
+        from lapor_sync.web.pages import near_due_horizon
+
+        far = near_due_horizon(now_wib()).isoformat(timespec="seconds")
+
+    def bare_home(opd: str | None) -> None:
+        # The home's late and near-due counts as home_counts reads them: two index range
+        # counts of ticket_due (an OPD's, for a liaison).
+        scope, params = ("u.opd_code = ?", [opd]) if opd else ("1", [])
         bare.execute(
-            "SELECT count(DISTINCT ticket_id) FROM deadlines WHERE met_at IS NULL AND due_at < ?",
-            [now],
+            f"SELECT (SELECT count(*) FROM ticket_due u WHERE u.first_open_due < ? AND {scope}), "
+            "(SELECT count(*) FROM ticket_due u WHERE u.first_open_due >= ? "
+            f"AND u.first_open_due <= ? AND {scope})",
+            [now, *params, now, far, *params],
+        ).fetchone()
+
+    def grouped_home(opd: str | None) -> None:
+        # The same two counts by grouping every open deadline per ticket (before ticket_due,
+        # migration 0015): printed as a reference line.
+        join, scope, params = (
+            ("", "1", [])
+            if opd is None
+            else ("JOIN local_tickets t ON t.id = d.ticket_id ", "t.opd_code = ?", [opd])
+        )
+        bare.execute(
+            "SELECT sum(first_due < ?), sum(first_due >= ?) FROM (SELECT min(d.due_at) AS "
+            f"first_due FROM deadlines d INDEXED BY deadlines_open_ticket {join}"
+            f"WHERE d.met_at IS NULL AND d.due_at <= ? AND {scope} GROUP BY d.ticket_id)",
+            [now, now, far, *params],
         ).fetchone()
 
     intake_seq = [rows]  # a reused store (--keep) already holds the earlier runs' phones
@@ -290,13 +316,19 @@ def main() -> int:
         figures(
             f"home admin{label}",
             timed(get("admin", "/"), max(5, runs // 6)),
-            timed(bare_home, runs),
+            timed(lambda: bare_home(None), runs),
         )
         figures(
             f"home liaison{label}",
             timed(get("dinkes", "/"), max(5, runs // 6)),
-            timed(bare_home, runs),
+            timed(lambda: bare_home("DINKES"), runs),
         )
+        for who, opd in (("admin", None), ("liaison", "DINKES")):
+            figures(
+                f"home {who} counts by the old GROUP BY (reference){label}",
+                timed(lambda opd=opd: grouped_home(opd), max(5, runs // 6)),
+                None,
+            )
         figures(
             f"list first page{label}",
             timed(get("admin", "/aduan?opd=DINKES&terlambat=1"), runs),
