@@ -15,6 +15,7 @@ for soak runs: ``HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/test_m
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -37,6 +38,7 @@ from hypothesis.stateful import (
 )
 
 from lapor_sync.app import App, open_app, pull_account, push_outbox, reconcile_all
+from lapor_sync.config import Settings
 from lapor_sync.errors import RemoteError
 from lapor_sync.fsmodes import open_private
 from lapor_sync.local.register import (
@@ -102,6 +104,29 @@ def _migrated_store() -> bytes:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@functools.cache
+def _scratch_folder() -> Path:
+    """This process's folder for the examples (removed when the process ends)."""
+    folder = Path(tempfile.mkdtemp(prefix="lapor-model-", dir=SCRATCH))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _example_folder() -> Path:
+    """An empty folder for one example, at the same path for every example of this
+    process: so the in-memory machine's settings, which name the store by its path, are
+    read once (``_memory_settings``) instead of parsing config.toml for every example."""
+    folder = _scratch_folder() / "example"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)  # raises if anything of the example before was left
+    return folder
+
+
+@functools.cache
+def _memory_settings(folder: Path) -> Settings:
+    return settings_for(folder, MEMORY_BASE_URL, page_size=5)
+
+
 def _new_store(path: Path) -> None:
     """A copy of the migrated empty store at ``path`` (owner-only, as lapor-sync makes it)."""
     fd = open_private(path, os.O_WRONLY | os.O_TRUNC)
@@ -140,13 +165,13 @@ class SyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.tmp = Path(tempfile.mkdtemp(prefix="lapor-model-", dir=SCRATCH))
+        self.tmp = _example_folder()
         self.world = SandboxWorld(seed=99)
         self.world.contract.strict = True  # the strict reading of the contract (#10.3)
         self.server: SandboxServer | None = None
         _new_store(self.tmp / "store.db")  # the path settings_for gives the store
         if self.in_memory:
-            self.settings = settings_for(self.tmp, MEMORY_BASE_URL, page_size=5)
+            self.settings = _memory_settings(self.tmp)
             self.app: App = open_app(
                 self.settings,
                 sleep=lambda _s: None,
