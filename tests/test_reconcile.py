@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from lapor_sync.app import pull_account, push_outbox, reconcile_all
 from lapor_sync.cli import cli
+from lapor_sync.errors import RemoteError
 from lapor_sync.local.register import TicketInput, add_followup, add_ticket, set_status
 from lapor_sync.sandbox import SandboxWorld, seed_world
 from lapor_sync.sync.reconcile import ConflictError, resolve_conflict
@@ -298,3 +299,30 @@ def test_log_and_conflicts_commands_speak_indonesian_and_carry_no_personal_data(
         cli, ["--config", config, "conflicts", "resolve", "1", "--take", "lapor"]
     )
     assert resolve.exit_code == 0 and "mengikuti SP4N-LAPOR!" in resolve.output
+
+
+def test_a_pushed_ticket_is_settled_when_the_pull_after_the_push_failed(make_env: Any) -> None:
+    # Found by the model test: the push links the ticket, the next pull fails before it
+    # mirrors the new complaint, and that pass's reconciliation reads the link's journal
+    # entry while there is nothing to compare yet. The complaint's first mirroring later
+    # must bring the ticket back, or it stays neither agreed nor in conflict.
+    env = make_env(SandboxWorld(seed=32))
+    ref, cid = pushed_ticket(env)
+    env.world.faults.fail("list", "500")
+    with pytest.raises(RemoteError):
+        pull_account(env.app, PEMPROV)
+    reconcile_all(env.app)
+    env.world.faults.clear()
+    env.world.advance(timedelta(hours=2))
+    sync(env)
+    base = env.app.db.execute(
+        "SELECT b.lapor_status_name, b.local_state FROM sync_base b "
+        "JOIN local_tickets t ON t.id = b.ticket_id WHERE t.ref = ?",
+        [ref],
+    ).fetchone()
+    status = env.app.db.execute(
+        "SELECT status_name FROM remote_complaints WHERE remote_id = ?", [str(cid)]
+    ).fetchone()
+    assert base is not None and status is not None
+    assert tuple(base) == (status[0], local_state(env, ref))
+    assert open_conflicts(env) == []

@@ -371,3 +371,25 @@ def _ticket_due(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="0016_journal_mirrored_linked_complaint")
+def _journal_mirrored_linked_complaint(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- A complaint lapor-sync created is linked when the create returns, before any pull
+        -- mirrors it. If a reconciliation reads the link's journal entry first, the ticket
+        -- has no mirror row to compare yet and the entry is consumed; the later first
+        -- mirroring then has to name the ticket again, or it is never reconciled (found by
+        -- the model test: a pull failing right after the push). Only for a complaint that
+        -- is already linked: a backfill's inserts journal nothing.
+        CREATE TRIGGER remote_linked_complaint_mirrored AFTER INSERT ON remote_complaints
+        WHEN EXISTS (SELECT 1 FROM links l
+                     WHERE l.account = NEW.account AND l.remote_id = NEW.remote_id)
+        BEGIN
+            INSERT INTO local_changes (table_name, row_id, op)
+                VALUES ('remote_complaints', NEW.rowid, 'insert');
+        END;
+        """,
+    )
