@@ -12,6 +12,7 @@ server-side handling of a request, without a socket):
 - list, first page: ``/aduan?opd=DINKES&terlambat=1`` (a filtered list);
 - list, deep page: the same filter 200 pages (10,000 rows) in, by its keyset cursor;
 - search: ``/aduan?cari=<Tracking ID>`` of random linked complaints;
+- the floor: the list with no row to show, and a static file (Flask's own cost);
 - complaint: ``/aduan/<ref>`` of random complaints (journalled: it shows text);
 - intake POST: a valid form recorded (ticket + outbox row) and redirected.
 
@@ -341,6 +342,12 @@ def main() -> int:
             rows_before=offset,
             of=late_dinkes,
         )
+        # The floor under every page: the list with no row to show (session, user, CSRF
+        # token, menu, filter form, headers), and a static file (Flask alone).
+        figures(f"list, no row (floor){label}", timed(get("admin", "/aduan?cari=TIDAK-ADA"), runs),
+                None)  # fmt: skip
+        figures(f"static file (Flask alone){label}", timed(get("admin", "/static/portal.css"),
+                runs), None)  # fmt: skip
         figures(
             f"search by Tracking ID{label}",
             timed(lambda: get("admin", f"/aduan?cari={rng.choice(tracking_ids)}")(), runs),
