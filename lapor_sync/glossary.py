@@ -34,7 +34,8 @@ API (stable; other modules import these names):
 - OPDs: :data:`NO_OPD_NAME`, :data:`NO_OPD_LIAISON`, :func:`unknown_opd_text`;
 - titles and misc: :data:`SECRET_TITLE`, :func:`shown_title`, :func:`yes_no`, :func:`csv_line`;
 - the portal: :data:`ROLE_LABELS`, :data:`SHOWN_LABELS`, :data:`PASSWORD_TEXTS`,
-  :data:`MENU_LABELS`, :data:`ATTACHMENT_TEXTS`.
+  :data:`MENU_LABELS`, :data:`TILE_FILTER_TEXTS`,
+  :data:`ATTACHMENT_TEXTS`.
 """
 
 from __future__ import annotations
@@ -323,6 +324,16 @@ MENU_LABELS: tuple[tuple[str, str], ...] = (
     ("pages.report", "Laporan"),
     ("actions.outbox", "Outbox"),
     ("pages.users", "Pengguna"),
+)
+
+# The complaint list's filters that only the home's tiles set (no field in the form): how
+# the list says they are on.
+TILE_FILTER_TEXTS: Mapping[str, str] = MappingProxyType(
+    {
+        "near_due": "Hanya yang mendekati batas waktu (belum terlambat).",
+        "created_after": "Hanya yang baru tercatat sejak {since}.",
+        "clear": "Tampilkan tanpa saringan ini",
+    }
 )
 
 PASSWORD_TEXTS: Mapping[str, str] = MappingProxyType(

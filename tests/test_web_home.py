@@ -218,3 +218,24 @@ def test_a_malformed_new_since_link_is_an_error_not_an_empty_list(app: Flask) ->
     assert "Baru sejak: tautan tidak sah" in reply.text
     assert "Tidak ada pengaduan yang cocok" not in reply.text
     assert client.get("/aduan/ekspor.csv?baru_sejak=kemarin").status_code == 400
+
+
+def test_the_list_says_which_tile_filter_is_on_and_keeps_it_when_refined(
+    app: Flask, store: PortalStore
+) -> None:
+    """A tile's filter has no field in the form: the list names it, the form carries it
+    when another filter is added, and one link takes it off."""
+    client = signed_in(app, "admin")
+    page = client.get("/").text
+    url, _ = linked_tile(page, "mendekati batas waktu")
+    listed = client.get(url).text
+    assert "Hanya yang mendekati batas waktu (belum terlambat)." in listed
+    assert '<input type="hidden" name="mendekati" value="1">' in listed
+    refined = set(listed_refs(client, url + "&opd=DINKES"))
+    assert refined == set(listed_refs(client, url)) & set(listed_refs(client, "/aduan?opd=DINKES"))
+    clear = re.search(r'<a href="([^"]+)">Tampilkan tanpa saringan ini</a>', listed)
+    assert clear and "mendekati" not in html.unescape(clear.group(1))
+
+    since = client.get("/aduan?baru_sejak=2026-11-01T08:00:00%2B07:00").text
+    assert "Hanya yang baru tercatat sejak Minggu, 1 November 2026 pukul 08.00 WIB." in since
+    assert client.get("/aduan").text.count('class="notice"') == 0

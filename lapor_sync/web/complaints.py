@@ -25,6 +25,7 @@ from lapor_sync.glossary import (
     CHANNEL_LABELS,
     SECRET_TITLE,
     STAGE_LABELS,
+    TILE_FILTER_TEXTS,
     channel_label,
     outbox_state_label,
     shown_title,
@@ -60,6 +61,7 @@ PAGE_SIZE = 50
 VIEWER_TEXT = "(Teks tidak ditampilkan untuk pemantau: dapat memuat data pribadi.)"
 EXPORT_MAX = 10_000
 FILTER_KEYS = ("cari", "opd", "status", "tahap", "saluran", "dari", "sampai", "terlambat")
+TILE_KEYS = ("mendekati", "baru_sejak")  # set by the home's tiles, kept by the form
 
 
 def masked_title(row: dict[str, Any]) -> str:
@@ -141,7 +143,7 @@ def _choices() -> dict[str, Any]:
     assert user is not None
     opds = [o for o in portal().settings.opd if not user.opds or o.code in user.opds]
     # The form's current values, read once (per option, a template call cost more).
-    chosen = {key: str(request.args.get(key, "")) for key in FILTER_KEYS}
+    chosen = {key: str(request.args.get(key, "")) for key in (*FILTER_KEYS, *TILE_KEYS)}
     chosen["opd"] = chosen["opd"].upper()
     return {
         "chosen": chosen,
@@ -206,6 +208,15 @@ def complaint_list_page() -> ResponseReturnValue:
         ), 400
     rows, more = complaint_list(db(), scope_of(user), flt, portal().clock())
     cards = list_cards(rows, url_for("complaints.complaint_list_page"))
+    tile_notes = []  # the tiles' filters have no form field: say that they are on
+    if flt.near_due_by is not None:
+        tile_notes.append(TILE_FILTER_TEXTS["near_due"])
+    if flt.created_after is not None:
+        since = stored_datetime_text(flt.created_after)
+        tile_notes.append(TILE_FILTER_TEXTS["created_after"].format(since=since))
+    kept: dict[str, Any] = {
+        k: v for k, v in request.args.items() if k not in (*TILE_KEYS, "setelah")
+    }
     next_args = None
     if more and rows:
         next_args = {
@@ -217,6 +228,9 @@ def complaint_list_page() -> ResponseReturnValue:
         rows=cards,
         more=more,
         next_args=next_args,
+        tile_notes=tile_notes,
+        clear_tiles_url=url_for("complaints.complaint_list_page", **kept),
+        clear_tiles_text=TILE_FILTER_TEXTS["clear"],
         problem=None,
         args=request.args,
         **_choices(),
