@@ -435,13 +435,27 @@ def test_a_new_report_replaces_the_old_one_as_a_whole(
 def test_readers_never_see_a_partial_report(
     db: sqlite_utils.Database, settings: Settings, tmp_path: Path
 ) -> None:
-    """Readers looking while reports are replaced see whole files, never a missing one."""
+    """Readers looking while reports are replaced see whole files, never a missing one.
+
+    The replaced report is kept until the next run, so a reader is promised whole files
+    when its look lasts less than one run to the next (the daemon's runs are minutes
+    apart). Six runs back to back on a loaded machine could outlast a preempted reader's
+    one look, so each run here waits until every reader has completed a look that began
+    after the run before it: the promise, tested without depending on the scheduler.
+    """
     out = tmp_path / "out" / "report"
     generate_report((db, settings), out, period="2025-04", now=NOW)
     expected = {p.name for p in out.iterdir()}
     stop = threading.Event()
     problems: list[str] = []
     reads = Counter[str]()
+    looked = threading.Condition()
+    looks = Counter[str]()  # completed looks per reader
+
+    def finished(reader: str) -> None:
+        with looked:
+            looks[reader] += 1
+            looked.notify_all()
 
     def list_folder() -> None:
         while not stop.is_set():
@@ -449,6 +463,7 @@ def test_readers_never_see_a_partial_report(
             if names != expected:
                 problems.append(f"listing: {sorted(expected ^ names)}")
             reads["list"] += 1
+            finished("list")
 
     def read_files() -> None:
         while not stop.is_set():
@@ -463,12 +478,23 @@ def test_readers_never_see_a_partial_report(
                 elif not text.rstrip().endswith("</html>"):
                     problems.append(f"partial: {name}")
                 reads["file"] += 1
+            finished("file")
+
+    def wait_for_fresh_looks() -> None:
+        # Two more completions each: the second began after this call, so after the run.
+        with looked:
+            marks = dict(looks)
+            assert looked.wait_for(
+                lambda: all(looks[r] >= marks.get(r, 0) + 2 for r in ("list", "file")),
+                timeout=60,
+            ), "a reader stopped looking"
 
     readers = [threading.Thread(target=list_folder), threading.Thread(target=read_files)]
     for reader in readers:
         reader.start()
     try:
         for _ in range(6):
+            wait_for_fresh_looks()
             generate_report((db, settings), out, period="2025-04", now=NOW)
     finally:
         stop.set()
