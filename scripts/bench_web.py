@@ -241,7 +241,7 @@ def main() -> int:
     refs = [r[0] for r in bare.execute("SELECT ref FROM local_tickets ORDER BY random() LIMIT 500")]
     now = now_wib().isoformat(timespec="seconds")
 
-    from lapor_sync.store.portal_queries import _FROM, _LIST_COLUMNS
+    from lapor_sync.store.portal_queries import _FROM, _JOINS, _LIST_COLUMNS, _SEARCH_IDS
 
     def bare_list(after: tuple[str, int] | None) -> list[Any]:
         """The page's own SELECT (same columns, joins, WHERE, ORDER BY), without the app."""
@@ -258,14 +258,11 @@ def main() -> int:
     )]  # fmt: skip
 
     def bare_search(tracking: str) -> list[Any]:
-        """The list's SELECT for a search by Tracking ID (its three indexed lookups)."""
+        """The list's SELECT for a search by Tracking ID (its three indexed lookups first)."""
         return bare.execute(
-            f"SELECT {_LIST_COLUMNS} {_FROM} WHERE t.id IN (SELECT id FROM local_tickets "
-            "WHERE ref = :s UNION SELECT ticket_id FROM links WHERE tracking_id = :s UNION "
-            "SELECT l2.ticket_id FROM remote_complaints rc2 JOIN links l2 ON l2.account = "
-            "rc2.account AND l2.remote_id = rc2.remote_id WHERE rc2.tracking_id = :s) "
-            "ORDER BY t.received_at DESC, t.id DESC LIMIT 51",
-            {"now": now, "s": tracking},
+            f"SELECT {_LIST_COLUMNS} FROM ({_SEARCH_IDS}) AS found CROSS JOIN local_tickets t "
+            f"ON t.id = found.id {_JOINS} WHERE 1 ORDER BY t.received_at DESC, t.id DESC LIMIT 51",
+            {"now": now, "search": tracking},
         ).fetchall()
 
     late_dinkes = bare.execute(

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from lapor_sync.store.access_journal import list_access
 from lapor_sync.store.db import open_database
+from lapor_sync.store.portal_queries import ListFilter, Scope, complaint_list_query
 from lapor_sync.web import create_app
 from tests.portal_support import (
     ANON_NAME,
@@ -281,4 +282,52 @@ def test_search_finds_a_tracking_id_known_from_either_side_within_scope(
     finally:
         db.execute("UPDATE links SET tracking_id = ? WHERE ticket_id = ?", [tracking, ticket_id])
         db.conn.commit()
+        db.close()
+
+
+def test_search_keeps_the_scope_and_every_filter(
+    store: PortalStore, clients: dict[str, FlaskClient]
+) -> None:
+    """A search is checked against the account's OPDs (and the operator's origin) and the
+    form's filters, whatever it finds; a search that finds nothing shows nothing."""
+    s = store
+
+    def found(role: str, query: str) -> list[str]:
+        page = clients[role].get(f"/aduan?{query}")
+        assert page.status_code == 200
+        return re.findall(r'class="ref" href="/aduan/([^"]+)"', page.text)
+
+    assert found("penghubung.dinkes", f"cari={s.open_ref}") == [s.open_ref]
+    assert found("penghubung.dinkes", f"cari={s.disdik_ref}") == []
+    assert found("penghubung.disdik", f"cari={s.disdik_ref}") == [s.disdik_ref]
+    assert found("penghubung.disdik", f"cari={s.open_ref}") == []
+    assert found("admin", f"cari={s.disdik_ref}&opd=DINKES") == []
+    assert found("admin", f"cari={s.disdik_ref}&opd=DISDIK") == [s.disdik_ref]
+    assert found("admin", f"cari={s.open_ref}&saluran=telepon") == [s.open_ref]
+    assert found("admin", f"cari={s.open_ref}&saluran=sms") == []
+    assert found("penghubung.dinkes", f"cari={s.open_ref}&terlambat=1") == [s.open_ref]
+    assert found("operator", f"cari={s.open_ref}") == [s.open_ref]
+    assert found("operator", f"cari={lapor_ref(store)}") == []  # not recorded by the province
+    assert found("admin", f"cari={lapor_ref(store)}") == [lapor_ref(store)]
+    for role in ("admin", "penghubung.dinkes", "operator"):
+        assert found(role, "cari=TIDAK-ADA") == []
+
+
+def test_a_search_reads_only_what_it_found(store: PortalStore) -> None:
+    """The search's lookups drive the query: SQLite reads the tickets they found by key and
+    checks the scope and filters on those, instead of walking an OPD's tickets (its index
+    gives the list's order) and testing each against the found set."""
+    db = open_database(store.settings.store.path)
+    try:
+        for scope, flt in (
+            (Scope(opds=("DINKES",)), ListFilter(search="TIDAK-ADA")),
+            (Scope(), ListFilter(search="TIDAK-ADA", opd="DINKES", late_only=True)),
+            (Scope(local_only=True), ListFilter(search="TIDAK-ADA", channel="sms")),
+        ):
+            sql, params = complaint_list_query(scope, flt, store.now())
+            plan = [str(r[3]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            tickets = [p for p in plan if p.startswith(("SEARCH t ", "SCAN t"))]
+            assert tickets == ["SEARCH t USING INTEGER PRIMARY KEY (rowid=?)"], (scope, plan)
+            assert plan.index("SCAN found") < plan.index(tickets[0]), plan
+    finally:
         db.close()

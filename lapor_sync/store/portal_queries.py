@@ -79,11 +79,23 @@ EXISTS (SELECT 1 FROM deadlines d WHERE d.ticket_id = t.id AND +d.met_at IS NULL
     AS create_state
 """
 
-_FROM = """
-FROM local_tickets t
+_JOINS = """
 LEFT JOIN links l ON l.ticket_id = t.id
 LEFT JOIN remote_complaints rc ON rc.account = l.account AND rc.remote_id = l.remote_id
 """
+_FROM = f"FROM local_tickets t {_JOINS}"
+
+# A search's tickets: a local reference or a Tracking ID (the link's, or the mirror's when
+# the link is not stamped yet), as three indexed lookups into one id set: an OR across the
+# joined tables made SQLite scan every ticket (190 ms at 100,000 for a reference that does
+# not exist).
+_SEARCH_IDS = (
+    "SELECT id FROM local_tickets WHERE ref = :search "
+    "UNION SELECT ticket_id FROM links WHERE tracking_id = :search "
+    "UNION SELECT l2.ticket_id FROM remote_complaints rc2 JOIN links l2 ON "
+    "l2.account = rc2.account AND l2.remote_id = rc2.remote_id "
+    "WHERE rc2.tracking_id = :search"
+)
 
 
 def _named(scope_sql: str, params: Sequence[Any], prefix: str) -> tuple[str, dict[str, Any]]:
@@ -101,6 +113,16 @@ def complaint_list(
     db: sqlite_utils.Database, scope: Scope, flt: ListFilter, now: datetime
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of complaints, newest first, and whether another page follows."""
+    sql, params = complaint_list_query(scope, flt, now)
+    rows = [dict(r) for r in db.query(sql, params)]
+    more = len(rows) > flt.limit
+    return rows[: flt.limit], more
+
+
+def complaint_list_query(
+    scope: Scope, flt: ListFilter, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """The SELECT of ``complaint_list`` and its named parameters (one page + 1 row)."""
     scope_sql, scope_params = _named(*scope.where(), "s")
     where = [scope_sql]
     params: dict[str, Any] = {"now": to_db(now), "limit": flt.limit + 1, **scope_params}
@@ -139,27 +161,25 @@ def complaint_list(
     if flt.created_after is not None:
         where.append("t.created_at > :created_after")
         params["created_after"] = flt.created_after
+    source = _FROM
     if flt.search:
-        # Three indexed lookups into one id set: an OR across the joined tables made SQLite
-        # scan every ticket (190 ms at 100,000 for a reference that does not exist).
-        where.append(
-            "t.id IN (SELECT id FROM local_tickets WHERE ref = :search "
-            "UNION SELECT ticket_id FROM links WHERE tracking_id = :search "
-            "UNION SELECT l2.ticket_id FROM remote_complaints rc2 JOIN links l2 ON "
-            "l2.account = rc2.account AND l2.remote_id = rc2.remote_id "
-            "WHERE rc2.tracking_id = :search)"
+        # The search's few ids drive the query, and the scope and filters are checked on
+        # those rows only. As ``t.id IN (...)`` beside an OPD scope or filter, SQLite walked
+        # the OPD's every ticket in list order (its index saves the sort) testing each
+        # against the set: 3.6 ms for a liaison's search that finds nothing, at 25,000
+        # tickets per OPD, against 0.7 ms for the admin. CROSS JOIN fixes the order.
+        source = (
+            f"FROM ({_SEARCH_IDS}) AS found CROSS JOIN local_tickets t ON t.id = found.id {_JOINS}"
         )
         params["search"] = flt.search.strip()
     if flt.after is not None:
         where.append("(t.received_at, t.id) < (:after_at, :after_id)")
         params["after_at"], params["after_id"] = flt.after
     sql = (
-        f"SELECT {_LIST_COLUMNS} {_FROM} WHERE {' AND '.join(where)} "
+        f"SELECT {_LIST_COLUMNS} {source} WHERE {' AND '.join(where)} "
         "ORDER BY t.received_at DESC, t.id DESC LIMIT :limit"
     )
-    rows = [dict(r) for r in db.query(sql, params)]
-    more = len(rows) > flt.limit
-    return rows[: flt.limit], more
+    return sql, params
 
 
 def complaint_by_ref(
