@@ -40,6 +40,8 @@ API (stable; other modules import these names):
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
@@ -79,20 +81,41 @@ def indonesian_date(day: date) -> str:
 def indonesian_datetime(value: datetime) -> str:
     """``Kamis, 17 April 2025 pukul 09.00 WIB`` (the instant shown in WIB)."""
     local = value.astimezone(_WIB)
-    return f"{indonesian_date(local.date())} pukul {local:%H.%M} WIB"
+    return f"{indonesian_date(local.date())} pukul {local.hour:02d}.{local.minute:02d} WIB"
+
+
+# A stamp exactly as ``timeutil.to_db`` writes it, in WIB (+07:00, Asia/Jakarta's only
+# offset since 1964): its WIB wall time is its own text, no zone conversion needed.
+_WIB_STAMP = re.compile(r"(19[7-9]\d|2\d{3})-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d\+07:00")
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_date_text(day: str) -> str:
+    """``indonesian_date`` of ``YYYY-MM-DD`` (ValueError if no such day). Cached: a page's
+    stamps share a few days (a list's 50 rows, a complaint's history)."""
+    return indonesian_date(date.fromisoformat(day))
 
 
 def stored_datetime_text(value: str | None) -> str:
     """A stamp as the store keeps it, shown as :func:`indonesian_datetime`; ``-`` for none.
 
     A value that does not parse (another program wrote it) is shown as it is, never an error.
+    The same text as ``indonesian_datetime(from_db(value))`` for every value (a test holds
+    them equal); the store's own format is read without parsing a datetime (a list page
+    shows 50 of them: this was a third of building its cards).
     """
     if not value:
         return "-"
+    text = str(value)
+    if _WIB_STAMP.fullmatch(text):
+        try:
+            return f"{_stored_date_text(text[:10])} pukul {text[11:13]}.{text[14:16]} WIB"
+        except ValueError:
+            return text  # 2026-02-30: as from_db, not a day
     try:
-        return indonesian_datetime(from_db(str(value)))
+        return indonesian_datetime(from_db(text))
     except ValueError:
-        return str(value)
+        return text
 
 
 # --- complaint states -------------------------------------------------------------------------

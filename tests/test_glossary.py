@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Mapping
+from datetime import datetime
 
 import pytest
 
@@ -13,6 +15,7 @@ from lapor_sync.local.register import LOCAL_CHANNELS
 from lapor_sync.report.log_view import conflict_value_label, describe_event
 from lapor_sync.sla.stages import STAGES
 from lapor_sync.store.journal import EventKind
+from lapor_sync.timeutil import WIB, from_db, to_db
 
 OUTBOX_KINDS = ("create_complaint", "post_followup", "forward")  # the outbox table's CHECK
 OUTBOX_STATES = ("pending", "sending", "unknown", "done", "dead")
@@ -94,3 +97,39 @@ def test_shown_title_hides_rahasia_and_masks_personal_data() -> None:
 def test_unknown_opd_sentence_lists_the_known_ones() -> None:
     text = glossary.unknown_opd_text("XYZ", ["BMBK", "DINKES"])
     assert text == "OPD 'XYZ' tidak dikenal. OPD yang dikenal: BMBK, DINKES."
+
+
+def _stamp_text_by_parsing(value: str | None) -> str:
+    """``stored_datetime_text`` as it was written before its fast path: parse, convert to
+    WIB, format (``%H.%M``)."""
+    if not value:
+        return "-"
+    try:
+        local = from_db(str(value))
+    except ValueError:
+        return str(value)
+    return f"{glossary.indonesian_date(local.date())} pukul {local:%H.%M} WIB"
+
+
+def test_stored_stamps_read_without_parsing_say_what_parsing_says() -> None:
+    """The store's own format (``to_db``) is read from its text; any other value goes
+    through ``from_db``. Both give the same sentence for every value, valid or not."""
+    rng = random.Random(85)
+    values: list[str | None] = [
+        *(None, "", "x", "2026-02-29T08:00:00+07:00", "2024-02-29T23:59:59+07:00"),
+        *("2026-13-01T08:00:00+07:00", "2026-12-04T24:00:00+07:00", "2026-12-04T08:00:00"),
+        *("2026-12-04T08:60:00+07:00", "2026-12-04", "2026-12-04T08:00:00+07:00 "),
+        *("1963-06-01T08:00:00+07:00", "1950-06-01T08:00:00+07:00"),  # before WIB was +07:00
+    ]
+    for _ in range(3000):
+        year, month, day = rng.randint(1940, 2100), rng.randint(1, 12), rng.randint(1, 31)
+        offset = rng.choice(["+07:00", "+07:00", "+00:00", "+08:00", "-05:30", "Z", ""])
+        sep = rng.choice(["T", "T", "T", " "])
+        hour, minute, second = rng.randint(0, 24), rng.randint(0, 60), rng.randint(0, 60)
+        values.append(f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:"
+                      f"{second:02d}{offset}")  # fmt: skip
+    for v in values:
+        assert glossary.stored_datetime_text(v) == _stamp_text_by_parsing(v), v
+    now = datetime(2026, 12, 4, 9, 5, 7, tzinfo=WIB)
+    assert glossary.stored_datetime_text(to_db(now)) == glossary.indonesian_datetime(now)
+    assert glossary.indonesian_datetime(now) == "Jumat, 4 Desember 2026 pukul 09.05 WIB"
