@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,7 +93,8 @@ def one_time_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _row_user(row: dict[str, object]) -> User:
+def user_from_row(row: Mapping[str, object]) -> User:
+    """A ``users`` row (every column, by name) as a ``User``."""
     opds = str(row["opds"] or "")
     return User(
         id=int(str(row["id"])),
@@ -149,16 +151,16 @@ def add_user(
 
 def find_user(db: sqlite_utils.Database, name: str) -> User | None:
     rows = list(db.query("SELECT * FROM users WHERE name = ?", [name.strip().lower()]))
-    return _row_user(rows[0]) if rows else None
+    return user_from_row(rows[0]) if rows else None
 
 
 def user_by_id(db: sqlite_utils.Database, user_id: int) -> User | None:
     rows = list(db.query("SELECT * FROM users WHERE id = ?", [user_id]))
-    return _row_user(rows[0]) if rows else None
+    return user_from_row(rows[0]) if rows else None
 
 
 def list_users(db: sqlite_utils.Database) -> list[User]:
-    return [_row_user(r) for r in db.query("SELECT * FROM users ORDER BY role, name")]
+    return [user_from_row(r) for r in db.query("SELECT * FROM users ORDER BY role, name")]
 
 
 def verify_password(db: sqlite_utils.Database, name: str, password: str) -> User | None:
@@ -174,7 +176,7 @@ def verify_password(db: sqlite_utils.Database, name: str, password: str) -> User
         return None
     if not rows or rows[0]["disabled_at"] is not None:
         return None
-    return _row_user(rows[0])
+    return user_from_row(rows[0])
 
 
 def record_login(db: sqlite_utils.Database, user_id: int, now: datetime) -> None:

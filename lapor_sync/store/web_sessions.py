@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from lapor_sync.store.db import transaction
-from lapor_sync.store.users import User, user_by_id
+from lapor_sync.store.users import User, user_from_row
 from lapor_sync.timeutil import from_db, to_db
 
 # last_seen_at is refreshed at most this often: a page view need not be a write.
@@ -65,17 +65,23 @@ def session_user(
 ) -> SessionCheck:
     """The account of a live session, refreshing its idle clock; ends an expired one."""
     digest = _digest(token)
-    row = db.execute(
-        "SELECT user_id, created_at, last_seen_at FROM web_sessions WHERE token_hash = ?",
-        [digest],
-    ).fetchone()
-    if row is None:
+    # The session and its account in one read (every request makes it).
+    rows = list(
+        db.query(
+            "SELECT s.created_at AS session_created_at, s.last_seen_at AS session_seen_at, "
+            "u.* FROM web_sessions s LEFT JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = ?",
+            [digest],
+        )
+    )
+    if not rows:
         return SessionCheck(None, expired=False)
-    user_id, created, seen = int(row[0]), from_db(row[1]), from_db(row[2])
+    row = rows[0]
+    created, seen = from_db(str(row["session_created_at"])), from_db(str(row["session_seen_at"]))
     if now - seen > idle or now - created > absolute:
         end_session(db, token)
         return SessionCheck(None, expired=True)
-    user = user_by_id(db, user_id)
+    user = None if row["id"] is None else user_from_row(row)
     if user is None or user.disabled:
         end_session(db, token)
         return SessionCheck(None, expired=False)
