@@ -14,6 +14,7 @@ from lapor_sync.store.access_journal import list_access
 from lapor_sync.store.db import open_database
 from lapor_sync.store.portal_queries import ListFilter, Scope, complaint_list_query
 from lapor_sync.web import create_app
+from lapor_sync.web.complaints import list_cards, options_html
 from tests.portal_support import (
     ANON_NAME,
     ANON_PHONE,
@@ -331,3 +332,36 @@ def test_a_search_reads_only_what_it_found(store: PortalStore) -> None:
             assert plan.index("SCAN found") < plan.index(tickets[0]), plan
     finally:
         db.close()
+
+
+def test_list_cards_escape_every_field() -> None:
+    """The cards are made in Python (``web.complaints.list_cards``), not by Jinja's
+    autoescape: a title, reference, OPD or Tracking ID holding markup is printed as text,
+    and a reference that is not a plain path segment is quoted in the link."""
+    row = {
+        "ref": 'LPG/1"<b>', "opd_code": "<i>DINKES</i>", "late": 1, "status": "received",
+        "channel": "sms", "received_at": "2026-12-04T08:00:00+07:00", "create_state": None,
+        "tracking_id": '"><script>alert(1)</script>', "is_secret": 0,
+        "title": "<script>alert('x')</script> & \"kutip\"",
+    }  # fmt: skip
+    html = str(list_cards([row, {**row, "ref": "LPG-2026-000001", "late": 0}], "/aduan"))
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+    assert '<a class="ref" href="/aduan/LPG%2F1%22%3Cb%3E">LPG/1&#34;&lt;b&gt;</a>' in html
+    assert '<span class="badge">&lt;i&gt;DINKES&lt;/i&gt;</span>' in html
+    title = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;kutip&#34;"
+    assert f'<p class="title">{title}</p>' in html
+    assert "Tracking ID &#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</p>" in html
+    assert html.count('<li class="card late">') == 1 and html.count('<li class="card">') == 1
+    assert html.count('<span class="badge warn">terlambat</span>') == 1
+    assert '<a class="ref" href="/aduan/LPG-2026-000001">LPG-2026-000001</a>' in html
+
+
+def test_filter_options_escape_and_select_the_chosen_one() -> None:
+    choices = (("a", "Satu"), ('"><x', "<b>Dua</b>"), ("c", "Tiga & empat"))
+    html = str(options_html(choices, '"><x'))
+    assert html == (
+        '<option value="a">Satu</option>'
+        '<option value="&#34;&gt;&lt;x" selected>&lt;b&gt;Dua&lt;/b&gt;</option>'
+        '<option value="c">Tiga &amp; empat</option>'
+    )
+    assert " selected" not in str(options_html(choices, "nope"))

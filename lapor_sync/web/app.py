@@ -117,6 +117,7 @@ def _hooks(app: Flask) -> None:
     app.before_request(load_user)
 
     menus: dict[tuple[str, bool, str], tuple[tuple[str, str], ...]] = {}
+    frames: dict[str, dict[str, str]] = {}
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -126,11 +127,21 @@ def _hooks(app: Flask) -> None:
             # One menu per role (and mount point), built once: it was a tenth of a page.
             key = (user.role.value, user.must_change_password, request.script_root)
             menu = menus.get(key) or menus.setdefault(key, _menu(user))
+        # base.html's fixed links, once per mount point (three url_for a page otherwise).
+        frame = frames.get(request.script_root) or frames.setdefault(
+            request.script_root,
+            {
+                "css": url_for("static", filename="portal.css"),
+                "home": url_for("pages.home"),
+                "logout": url_for("auth.logout"),
+            },
+        )
         return {
             "user": user,
             "can": (lambda action: user is not None and allowed(user, Action(action))),
             "role_label": ROLE_LABELS,
             "menu": menu,
+            "frame": frame,
         }
 
     @app.after_request
