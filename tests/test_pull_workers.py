@@ -76,3 +76,19 @@ def test_two_runs_wait_only_for_their_own_downloads() -> None:
     finally:
         hold.set()
         workers.close()
+
+
+def test_the_first_run_starts_every_thread_before_its_first_download() -> None:
+    # Started one by one as downloads arrive, each new thread waited for the GIL held by
+    # busy ones; started together before the first download, none of them waits.
+    workers = PullWorkers(3, "pull-prestart")
+    try:
+        assert _pull_threads("prestart") == set()  # nothing until a run needs them
+        with workers.scope() as run:
+            assert len(_pull_threads("prestart")) == 3
+            assert run.submit(lambda: "done").result() == "done"
+        with workers.scope():
+            assert len(_pull_threads("prestart")) == 3  # the same threads, none added
+    finally:
+        workers.close()
+    assert _pull_threads("prestart") == set()

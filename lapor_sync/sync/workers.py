@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 _P = ParamSpec("_P")
+START_TIMEOUT_S = 10.0
 _T = TypeVar("_T")
 
 
@@ -33,16 +34,36 @@ class PullWorkers:
     """One account's download threads, started on first use and reused by later runs."""
 
     def __init__(self, concurrency: int, name: str = "pull") -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=name)
+        self._size = max(1, concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix=name)
+        self._started = False
+        self._start_lock = threading.Lock()
 
     @contextmanager
     def scope(self) -> Iterator[Executor]:
         """The threads for one run; leaving waits for every download it submitted."""
+        if not self._started:
+            self._start_threads()
         run = _RunScope(self._pool)
         try:
             yield run
         finally:
             run.wait()
+
+    def _start_threads(self) -> None:
+        """Start every thread of the pool at once, before the first run submits anything.
+
+        The pool would otherwise start one thread per download submitted while the
+        others are busy, and each start waits for the new thread to win the GIL from the
+        busy ones (up to the interpreter's switch interval, 5 ms). Here each thread blocks
+        on a barrier until all have started, so none is busy and every start is quick."""
+        with self._start_lock:
+            if self._started:
+                return
+            barrier = threading.Barrier(self._size)
+            started = [self._pool.submit(barrier.wait, START_TIMEOUT_S) for _ in range(self._size)]
+            wait_all(started)  # a broken barrier only means the threads start lazily
+            self._started = True
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
