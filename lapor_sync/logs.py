@@ -215,6 +215,10 @@ def _mask(value: object, depth: int = 0) -> object:
     if value is None or isinstance(value, bool | float):
         return value
     if isinstance(value, int):
+        if -10_000 < value < 100_000:
+            # At most five characters: shorter than any registered secret and than any
+            # number redact_text masks (seven). Most figures (counts, ids) are such.
+            return value
         text = str(value)
         masked = redact_text(text)
         return value if masked == text else masked  # e.g. a NIK passed as an int

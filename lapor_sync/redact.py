@@ -164,7 +164,7 @@ def register_secret(value: str) -> None:
     Call it for every credential as soon as it is loaded (API key, instansi token,
     passwords). Values shorter than :data:`MIN_SECRET_LENGTH` are ignored.
     """
-    global _secrets, _secret_pattern
+    global _secrets, _secret_pattern, _clean_texts
     value = value.strip()
     if len(value) < MIN_SECRET_LENGTH:
         return
@@ -176,14 +176,16 @@ def register_secret(value: str) -> None:
         # Longest first, so a secret that contains another is masked whole.
         ordered = sorted(_secrets, key=len, reverse=True)
         _secret_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _clean_texts = set()
 
 
 def clear_secrets() -> None:
     """Forget every registered secret (for tests)."""
-    global _secrets, _secret_pattern
+    global _secrets, _secret_pattern, _clean_texts
     with _lock:
         _secrets = frozenset()
         _secret_pattern = None
+        _clean_texts = set()
 
 
 def redact_secrets(text: str) -> str:
@@ -198,6 +200,27 @@ def redact_text(text: str) -> str:
     """``text`` with registered secrets, NIK, phone numbers, e-mail and tokens masked."""
     if not text:
         return text
+    clean = _clean_texts  # this set, even if a secret is registered meanwhile
+    if text in clean:
+        return text
+    masked = _redact(text)
+    if masked == text and len(text) <= CLEAN_TEXT_MAX:
+        if len(clean) >= CLEAN_TEXTS_MAX:
+            clean.clear()
+        clean.add(text)
+    return masked
+
+
+# Short texts found to hold nothing to mask (event names, accounts, jobs, timestamps: most
+# of a log line's values, again and again), so the patterns are not run on them twice.
+# Only texts left unchanged are kept, so no personal data stays here; a new secret starts
+# a new set, as a kept text may contain it.
+CLEAN_TEXT_MAX = 80
+CLEAN_TEXTS_MAX = 4096
+_clean_texts: set[str] = set()
+
+
+def _redact(text: str) -> str:
     pattern = _secret_pattern
     if pattern is not None:
         text = pattern.sub(SECRET_MARK, text)

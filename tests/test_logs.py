@@ -461,6 +461,29 @@ def test_registered_secrets_short_values_are_ignored() -> None:
     assert redact_text("x p@ss word/42 y p%40ss%20word%2F42") == "x [RAHASIA] y [RAHASIA]"
 
 
+def test_a_text_once_found_clean_is_masked_after_its_secret_is_registered() -> None:
+    # redact_text remembers short texts that held nothing to mask; a secret registered
+    # later must still be masked in them, and numbers in log figures still are.
+    line = "akun kunci-rahasia-baru-42 job pull"
+    assert redact_text(line) == line  # nothing known yet (no credential pattern matches)
+    assert redact_text(line) == line  # now remembered as clean
+    register_secret("kunci-rahasia-baru-42")
+    assert redact_text(line) == "akun [RAHASIA] job pull"
+    clear_secrets()
+    assert redact_text(line) == line
+
+
+def test_small_numbers_pass_unmasked_and_long_ones_are_masked() -> None:
+    stream = _capture("json")
+    register_secret("654321")
+    logs.get_logger("lapor_sync.test").info("run_summary", fetched=99999, stored=-9999,
+                                             new=654321, changed=6281234567123)
+    line = _json_lines(stream)[-1]
+    assert line["fetched"] == 99999 and line["stored"] == -9999
+    assert line["new"] == "[RAHASIA]"
+    assert line["changed"] != 6281234567123 and "6281234567123" not in str(line["changed"])
+
+
 def test_registering_from_many_threads_loses_nothing() -> None:
     values = [f"rahasia-{i:04d}-qwerty" for i in range(200)]
 
