@@ -18,12 +18,15 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import gc
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -49,6 +52,7 @@ from lapor_sync.local.register import (
     add_ticket,
     set_status,
 )
+from lapor_sync.logs import configure_logging
 from lapor_sync.sandbox import SandboxServer, SandboxWorld, seed_world
 from lapor_sync.sandbox.masters import scope_of
 from lapor_sync.sandbox.memory_remote import MemoryRemote
@@ -74,6 +78,35 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 MEMORY_FACTOR = 5  # the in-memory machine runs this many times the profile's examples
+
+
+@pytest.fixture
+def _warnings_only() -> Iterator[None]:
+    """The in-memory machine's App logs at level ``warning``, as an admin may set
+    ``[log] level``: every warning and error line still goes through the whole masked
+    pipeline, the info lines (a ``run_summary`` per job, ~40 per example) stop at its
+    first step. Those lines were a tenth of the examples' time (docs/performance.md);
+    what they say is tested in tests/test_logs.py and by every other test, and the HTTP
+    machine keeps level ``info``. Afterwards the default set-up (``info``) is back."""
+    configure_logging(level="warning")
+    try:
+        yield
+    finally:
+        configure_logging()
+
+
+@pytest.fixture(autouse=True)
+def _collector_spares_the_harness():  # type: ignore[no-untyped-def]
+    """Python's cycle collector, on every full pass, walks every object alive: pytest's,
+    Hypothesis', every imported module's. The examples make garbage fast, so passes are
+    frequent; ``gc.freeze`` moves what exists before the machine starts out of its reach
+    (the examples' own objects are collected as always) until the test ends."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _tmpfs() -> Path | None:
@@ -188,10 +221,13 @@ class SyncMachine(RuleBasedStateMachine):
         self._checked_at: tuple[int, int] | None = None  # see database_is_consistent
 
     def teardown(self) -> None:
-        self.app.close()
-        if self.server is not None:
-            self.server.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            self.database_is_consistent()
+        finally:
+            self.app.close()
+            if self.server is not None:
+                self.server.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     @initialize(
         target=complaints,
@@ -364,12 +400,14 @@ class SyncMachine(RuleBasedStateMachine):
                     assert marker not in seen, f"follow-up {marker} posted twice"
                     seen.add(marker)
 
-    @invariant()
     def database_is_consistent(self) -> None:
-        # ``PRAGMA integrity_check`` reads the whole file, and most steps change only the
-        # SP4N-LAPOR! side: the file is checked again whenever it may have changed since
-        # the last check that passed, i.e. when SQLite counts a change by the App's
-        # connection (``total_changes``) or a commit by any other (``data_version``).
+        """``PRAGMA integrity_check`` of the store: at every clean check and when the
+        example ends (``teardown``), not after every step. It reads the whole file, and a
+        damaged file stays damaged, so the end of the example finds whatever a check after
+        each step would have found, only later: after every step it was a twentieth of the
+        examples' time. It runs again only if the file may have changed since the last
+        check that passed: SQLite counts a change by the App's connection
+        (``total_changes``) or a commit by any other (``data_version``)."""
         db = self.app.db
         written = (db.conn.total_changes, db.execute("PRAGMA data_version").fetchone()[0])
         if written != self._checked_at:
@@ -377,6 +415,7 @@ class SyncMachine(RuleBasedStateMachine):
             self._checked_at = written
 
     def _check_everything(self) -> None:
+        self.database_is_consistent()
         db, world = self.app.db, self.world
         # the mirror is exactly what SP4N-LAPOR! shows: ids, versions, statuses and the
         # number of follow-ups per complaint; and no failed pull is left open
@@ -453,4 +492,6 @@ class MemorySyncMachine(SyncMachine):
 MemorySyncMachine.TestCase.settings = settings(
     max_examples=MEMORY_FACTOR * settings.default.max_examples
 )
-test_sync_machine_in_memory = MemorySyncMachine.TestCase
+test_sync_machine_in_memory = pytest.mark.usefixtures("_warnings_only")(
+    MemorySyncMachine.TestCase
+)
