@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
+from lapor_sync.store.db import read_rows
 from lapor_sync.timeutil import to_db
 
 
@@ -114,11 +115,9 @@ def complaint_list(
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of complaints, newest first, and whether another page follows."""
     sql, params = complaint_list_query(scope, flt, now)
-    cursor = db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    # One dict per row from the tuples (``db.query`` made one per row in a generator and
-    # this a second copy: a tenth of a list page).
-    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    # One dict per row, without sqlite-utils' savepoint (``db.query`` made one per row in
+    # a generator, and this a second copy: a tenth of a list page).
+    rows = read_rows(db, sql, params)
     more = len(rows) > flt.limit
     return rows[: flt.limit], more
 
@@ -192,7 +191,8 @@ def complaint_by_ref(
     """The complaint ``ref`` if the scope may see it, with its text; no reporter fields."""
     scope_sql, scope_params = _named(*scope.where(), "s")
     rows = list(
-        db.query(
+        read_rows(
+            db,
             f"SELECT {_LIST_COLUMNS}, t.content, t.category_id, t.date_of_incident, "
             "t.account, l.account AS link_account, l.remote_id, t.updated_at "
             f"{_FROM} WHERE t.ref = :ref AND {scope_sql}",
@@ -236,7 +236,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
     if account and remote_id:
         facts.lapor_history = [
             dict(r)
-            for r in db.query(
+            for r in read_rows(
+                db,
                 "SELECT status_name, at FROM remote_status_history WHERE account = ? AND "
                 "complaint_id = ? ORDER BY at, id",
                 [account, remote_id],
@@ -244,7 +245,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
         ]
         facts.dispositions = [
             dict(r)
-            for r in db.query(
+            for r in read_rows(
+                db,
                 "SELECT from_name, to_name, at FROM remote_dispositions WHERE account = ? "
                 "AND complaint_id = ? ORDER BY at, id",
                 [account, remote_id],
@@ -252,7 +254,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
         ]
     facts.local_history = [
         dict(r)
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT at, kind, side, detail FROM events WHERE ticket_ref = ? AND kind IN "
             "('status_changed', 'local_changed', 'conflict', 'resolved', 'pushed') "
             "ORDER BY at, id",
@@ -261,7 +264,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
     ]
     followups = [
         {**dict(r), "side": "lokal"}
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT id, author, opd_code AS who, content, is_secret, created_at, origin "
             "FROM local_followups WHERE ticket_id = ? ORDER BY created_at, id",
             [ticket_id],
@@ -270,7 +274,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
     if account and remote_id:
         followups += [
             {**dict(r), "side": "lapor", "origin": "lapor"}
-            for r in db.query(
+            for r in read_rows(
+                db,
                 "SELECT remote_id AS id, author_type AS author, from_name AS who, content, "
                 "is_secret, created_at FROM remote_followups WHERE account = ? AND "
                 "complaint_id = ? AND remote_id NOT IN (SELECT remote_id FROM local_followups "
@@ -281,7 +286,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
     facts.followups = sorted(followups, key=lambda f: str(f["created_at"]))
     facts.deadlines = [
         dict(r)
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT stage, started_at, due_at, met_at FROM deadlines WHERE ticket_id = ? "
             "ORDER BY started_at, stage",
             [ticket_id],
@@ -289,7 +295,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
     ]
     facts.outbox = [
         dict(r)
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT id, kind, subject_id, state, attempts, next_attempt_at, result_remote_id, "
             "created_at, updated_at FROM outbox WHERE ticket_id = ? ORDER BY id",
             [ticket_id],
@@ -297,7 +304,8 @@ def complaint_facts(db: sqlite_utils.Database, complaint: dict[str, Any]) -> Com
     ]
     facts.conflicts = [
         dict(r)
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT id, kind, lapor_value, local_value, opened_at, resolved_at, resolution, note "
             "FROM conflicts WHERE ticket_id = ? ORDER BY opened_at, id",
             [ticket_id],
@@ -370,7 +378,8 @@ def open_conflicts_in(db: sqlite_utils.Database, scope: Scope) -> list[dict[str,
     scope_sql, params = scope.where()
     return [
         dict(r)
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT c.id, c.kind, c.lapor_value, c.local_value, c.base_value, c.opened_at, "
             "t.ref, t.opd_code, l.tracking_id FROM conflicts c JOIN local_tickets t ON "
             "t.id = c.ticket_id LEFT JOIN links l ON l.ticket_id = t.id "
@@ -397,7 +406,8 @@ def outbox_rows(
     marks = ", ".join("?" * len(states))
     return [
         dict(r)
-        for r in db.query(
+        for r in read_rows(
+            db,
             "SELECT o.id, o.kind, o.state, o.attempts, o.last_error, o.next_attempt_at, "
             "o.updated_at, t.ref, t.opd_code FROM outbox o JOIN local_tickets t ON "
             f"t.id = o.ticket_id WHERE o.state IN ({marks}) ORDER BY o.id DESC LIMIT ?",
@@ -465,7 +475,8 @@ def work_list(
     if not order:
         return []
     found: dict[int, dict[str, Any]] = {}
-    for r in db.query(
+    for r in read_rows(
+        db,
         "SELECT t.id, t.ref, t.opd_code, t.title, d.stage, d.due_at, "
         "max(t.is_secret, coalesce(rc.is_secret, 0)) AS is_secret "
         "FROM json_each(:ids) j JOIN deadlines d ON d.ticket_id = j.value "

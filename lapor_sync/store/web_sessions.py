@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from lapor_sync.store.db import transaction
+from lapor_sync.store.db import read_rows, transaction
 from lapor_sync.store.users import User, user_from_row
 from lapor_sync.timeutil import from_db, to_db
 
@@ -66,13 +66,12 @@ def session_user(
     """The account of a live session, refreshing its idle clock; ends an expired one."""
     digest = _digest(token)
     # The session and its account in one read (every request makes it).
-    rows = list(
-        db.query(
-            "SELECT s.created_at AS session_created_at, s.last_seen_at AS session_seen_at, "
-            "u.* FROM web_sessions s LEFT JOIN users u ON u.id = s.user_id "
-            "WHERE s.token_hash = ?",
-            [digest],
-        )
+    rows = read_rows(
+        db,
+        "SELECT s.created_at AS session_created_at, s.last_seen_at AS session_seen_at, "
+        "u.* FROM web_sessions s LEFT JOIN users u ON u.id = s.user_id "
+        "WHERE s.token_hash = ?",
+        [digest],
     )
     if not rows:
         return SessionCheck(None, expired=False)
