@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from lapor_sync.store.access_journal import list_access
 from lapor_sync.store.db import open_database
 from lapor_sync.store.portal_queries import ListFilter, Scope, complaint_list_query
 from lapor_sync.web import create_app
-from lapor_sync.web.complaints import list_cards, options_html
+from lapor_sync.web.complaints import list_cards, options_html, with_query
 from tests.portal_support import (
     ANON_NAME,
     ANON_PHONE,
@@ -365,3 +366,24 @@ def test_filter_options_escape_and_select_the_chosen_one() -> None:
         '<option value="c">Tiga &amp; empat</option>'
     )
     assert " selected" not in str(options_html(choices, "nope"))
+
+
+def test_list_links_are_written_as_url_for_writes_them(app: Flask) -> None:
+    """The list's links are its cached path plus ``with_query``: the same text as
+    ``url_for`` with the same arguments, whatever the values hold."""
+    queries: list[dict[str, str]] = [
+        {},
+        {"opd": "DINKES", "terlambat": "1"},
+        {"cari": "a b&c=d#e/f?g+h%i", "setelah": "2026-12-04T08:00:00+07:00|12"},
+        {"cari": "Jalan rusak é ü 日本", "dari": "2026-01-01", "x": "!$'()*,/:;?@~"},
+        {"baru_sejak": "2026-11-01T08:00:00+07:00", "mendekati": "1", "status": ""},
+    ]
+    for script_root in ("", "/portal"):
+        with app.test_request_context("/aduan", base_url=f"http://localhost{script_root}"):
+            for query in queries:
+                for endpoint in (
+                    "complaints.complaint_list_page",
+                    "complaints.complaint_list_export",
+                ):
+                    path = url_for(endpoint)
+                    assert with_query(path, query) == url_for(endpoint, **query), query

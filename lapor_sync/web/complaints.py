@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -171,14 +171,14 @@ def options_html(choices: tuple[tuple[str, str], ...], chosen: str) -> Markup:
     )
 
 
-def _choices() -> dict[str, Any]:
+def _choices(query: dict[str, str]) -> dict[str, Any]:
     user = current_user()
     assert user is not None
     opds = tuple(
         (o.code, o.code) for o in portal().settings.opd if not user.opds or o.code in user.opds
     )
     # The form's current values, read once (per option, a template call cost more).
-    chosen = {key: str(request.args.get(key, "")) for key in (*FILTER_KEYS, *TILE_KEYS)}
+    chosen = {key: query.get(key, "") for key in (*FILTER_KEYS, *TILE_KEYS)}
     chosen["opd"] = chosen["opd"].upper()
     return {
         "chosen": chosen,
@@ -248,50 +248,77 @@ def list_cards(rows: list[dict[str, Any]], list_url: str) -> Markup:
     return Markup("".join(parts))  # noqa: S704 (each field escaped above)
 
 
+# werkzeug's query encoding (``werkzeug.urls._urlencode``: what ``url_for`` writes).
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
+def with_query(base: str, args: dict[str, str]) -> str:
+    """``base`` with ``args`` as its query string, as ``url_for(endpoint, **args)`` writes
+    it for a route without variables (a test holds them equal); none: ``base`` alone."""
+    return f"{base}?{urlencode(list(args.items()), safe=_QUERY_SAFE)}" if args else base
+
+
+_LIST_URLS: dict[str, tuple[str, str]] = {}
+
+
+def _list_urls() -> tuple[str, str]:
+    """The list's and its export's paths, once per mount point (``url_for`` is 5-15 us)."""
+    found = _LIST_URLS.get(request.script_root)
+    if found is None:
+        found = _LIST_URLS.setdefault(
+            request.script_root,
+            (
+                url_for("complaints.complaint_list_page"),
+                url_for("complaints.complaint_list_export"),
+            ),
+        )
+    return found
+
+
 @bp.route("/aduan")
 @guard(Action.LIST)
 def complaint_list_page() -> ResponseReturnValue:
     user = current_user()
     assert user is not None
+    # The query string read once, first value per key (as ``args.get`` and ``to_dict``):
+    # a missing key in a MultiDict costs an exception per ``get``, a dozen a page.
+    query: dict[str, str] = request.args.to_dict()
+    list_url, export_url = _list_urls()
+    links = {"list": list_url, "export": with_query(export_url, query)}
     try:
-        flt = parse_filter(request.args, user)
+        flt = parse_filter(query, user)
     except FilterProblem as exc:
         return render_template(
             "list.html",
             cards=Markup(""),
             empty=True,
             problem=str(exc),
-            args=request.args,
-            **_choices(),
+            links=links,
+            **_choices(query),
         ), 400
     rows, more = complaint_list(db(), scope_of(user), flt, portal().clock())
-    cards = list_cards(rows, url_for("complaints.complaint_list_page"))
+    cards = list_cards(rows, list_url)
     tile_notes = []  # the tiles' filters have no form field: say that they are on
     if flt.near_due_by is not None:
         tile_notes.append(TILE_FILTER_TEXTS["near_due"])
     if flt.created_after is not None:
         since = stored_datetime_text(flt.created_after)
         tile_notes.append(TILE_FILTER_TEXTS["created_after"].format(since=since))
-    kept: dict[str, Any] = {
-        k: v for k, v in request.args.items() if k not in (*TILE_KEYS, "setelah")
-    }
-    next_args = None
+    if tile_notes:
+        kept = {k: v for k, v in query.items() if k not in (*TILE_KEYS, "setelah")}
+        links["clear_tiles"] = with_query(list_url, kept)
     if more and rows:
-        next_args = {
-            **request.args.to_dict(),
-            "setelah": f"{rows[-1]['received_at']}|{rows[-1]['id']}",
-        }
+        next_args = {**query, "setelah": f"{rows[-1]['received_at']}|{rows[-1]['id']}"}
+        links["next"] = with_query(list_url, next_args)
     return render_template(
         "list.html",
         cards=cards,
         empty=not rows,
-        next_args=next_args,
+        links=links,
         tile_notes=tile_notes,
-        clear_tiles_url=url_for("complaints.complaint_list_page", **kept),
         clear_tiles_text=TILE_FILTER_TEXTS["clear"],
         problem=None,
-        args=request.args,
-        **_choices(),
+        **_choices(query),
     )
 
 
