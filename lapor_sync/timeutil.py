@@ -23,6 +23,8 @@ def now_wib() -> datetime:
 
 def to_db(value: datetime) -> str:
     """Aware datetime → stored text (WIB, seconds precision)."""
+    if value.tzinfo is WIB:  # most are (now_wib, from_db): no conversion to make
+        return value.replace(microsecond=0).isoformat()
     if value.tzinfo is None:
         raise ValueError("naive datetime cannot be stored")
     return value.astimezone(WIB).replace(microsecond=0).isoformat()
