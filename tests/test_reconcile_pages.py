@@ -208,3 +208,33 @@ def test_a_first_pass_killed_between_pages_resumes_after_the_last_page_done(
     left = db.execute("SELECT count(*) FROM sync_state WHERE key = 'reconcile_resume'")
     assert left.fetchone()[0] == 0  # a finished pass leaves no resume state
     assert run(env.world_clock).checked == 0
+
+
+def test_a_quiet_pass_writes_nothing_and_a_stale_resume_point_is_still_cleared(
+    make_env: Any,
+) -> None:
+    world = SandboxWorld(seed=55)
+    seed_world(world, complaints=12)
+    env = make_env(world)
+    pull_account(env.app, PEMPROV)
+    adopt_pulled(env.app)
+    db, settings = env.app.db, env.app.settings
+
+    def run() -> Any:
+        return reconcile(
+            db,
+            reconcile_rules(settings),
+            settings.state_for_status,
+            clock=env.world_clock,
+            mapping_key=status_map_key(settings),
+        )
+
+    assert run().checked > 0  # the first pass under these rules reads every ticket
+    before, changes = store_text(env), db.conn.total_changes
+    assert run().checked == 0
+    # Nothing to reconcile: not a row written, not even the rules' key rewritten as it was.
+    assert db.conn.total_changes == changes and store_text(env) == before
+    db.execute("INSERT INTO sync_state (key, value) VALUES ('reconcile_resume', '{}')")
+    assert run().checked == 0
+    left = db.execute("SELECT count(*) FROM sync_state WHERE key = 'reconcile_resume'")
+    assert left.fetchone()[0] == 0

@@ -110,6 +110,10 @@ class _Pass:
     journal_end: int
     full: bool
     parts: tuple[tuple[int | None, int, int | None], ...]
+    # The store's resume state must be written at the end: the rules changed (a full
+    # pass) or an interrupted pass left a resume point. Otherwise it is as the end of the
+    # pass would leave it, and a quiet pass writes nothing but the journal marks.
+    state_to_write: bool = True
 
 
 def _this_pass(db: sqlite_utils.Database, rules: ReconcileRules, mapping_key: str) -> _Pass:
@@ -117,7 +121,8 @@ def _this_pass(db: sqlite_utils.Database, rules: ReconcileRules, mapping_key: st
     journal_end = last_change_id(db)
     state = read_state(db, [RECONCILE_RULES, RECONCILE_RESUME])
     if state.get(RECONCILE_RULES) == rules_key:
-        return _Pass(rules_key, journal_end, False, ((journal_end, 0, None),))
+        parts = ((journal_end, 0, None),)
+        return _Pass(rules_key, journal_end, False, parts, RECONCILE_RESUME in state)
     done = 0
     try:
         resume = json.loads(state.get(RECONCILE_RESUME, "{}"))
@@ -239,8 +244,9 @@ def reconcile(
     with transaction(db):
         # What was read is consumed; consumed entries are kept 30 days (for inspection).
         consume_changes(db, work.journal_end, drop_before=clock() - timedelta(days=30))
-        write_state(db, {RECONCILE_RULES: work.rules_key})
-        clear_state(db, [RECONCILE_RESUME])
+        if work.state_to_write:
+            write_state(db, {RECONCILE_RULES: work.rules_key})
+            clear_state(db, [RECONCILE_RESUME])
     summary.waiting = conflicts.open_count(db)
     return summary
 
