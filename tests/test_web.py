@@ -333,3 +333,24 @@ def test_menu_shows_only_pages_the_role_may_open(
         MUST_CHANGE: ["/kata-sandi"],
     }  # fmt: skip
     assert re.findall(r'href="([^"]+)"', menu.group(1)) == expected[role]
+
+
+def test_csrf_token_of_a_session_passes_and_no_other_does(clocked: tuple[Flask, Clock]) -> None:
+    """A session's pages carry one CSRF token (signed once, web/app._known_csrf_token) and
+    a POST with it passes; after a new login the old session's token is refused, and two
+    sessions never share one."""
+    app, _ = clocked
+    client, other = app.test_client(), app.test_client()
+    for one in (client, other):  # not the address the throttle test locks
+        one.environ_base["REMOTE_ADDR"] = "10.7.0.2"
+    assert login(client, "admin") == 302 and login(other, "admin") == 302
+    first, again = csrf(client, "/"), csrf(client, "/aduan")
+    assert first == again != csrf(other, "/")
+    assert login(client, "admin") == 302  # a new session, a new raw token
+    fresh = csrf(client, "/")
+    assert fresh != first
+    refused = client.post("/keluar", data={"csrf_token": first})
+    assert refused.status_code == 400 and "Token keamanan" in refused.text
+    assert client.get("/").status_code == 200  # still signed in
+    assert client.post("/keluar", data={"csrf_token": fresh}).status_code == 302
+    assert client.get("/").status_code == 302  # signed out

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request, url_for
+from flask import Flask, Response, g, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -143,6 +143,35 @@ def _hooks(app: Flask) -> None:
             "menu": menu,
             "frame": frame,
         }
+
+    # The signed CSRF token of each session's raw token (see _known_csrf_token).
+    signed_tokens: dict[str, str] = {}
+
+    @app.before_request
+    def _known_csrf_token() -> None:
+        """Reuse the CSRF token signed for this session on an earlier page.
+
+        ``generate_csrf`` signs the session's raw token anew on every request that shows a
+        form (a serializer and an HMAC: 35 us, a sixth of a page with no row). With no time
+        limit (``WTF_CSRF_TIME_LIMIT=None``) a token signed earlier passes the same check,
+        and a page reveals nothing by carrying it again: Flask-WTF takes ``g.csrf_token``
+        when set (its documented place for the signed token). A new session (every login)
+        has a new raw token, so a new entry; with a time limit nothing is reused.
+        """
+        raw = session.get("csrf_token")
+        if isinstance(raw, str) and app.config["WTF_CSRF_TIME_LIMIT"] is None:
+            known = signed_tokens.get(raw)
+            if known is not None:
+                g.csrf_token = known
+
+    @app.after_request
+    def _remember_csrf_token(response: Response) -> Response:
+        raw, signed = session.get("csrf_token"), g.get("csrf_token")
+        if isinstance(raw, str) and isinstance(signed, str) and raw not in signed_tokens:
+            if len(signed_tokens) >= 4096:  # bounded: sessions come and go
+                signed_tokens.clear()
+            signed_tokens[raw] = signed
+        return response
 
     @app.after_request
     def _headers(response: Response) -> Response:

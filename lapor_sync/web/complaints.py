@@ -458,7 +458,12 @@ def complaint_page(ref: str) -> ResponseReturnValue:
     view = complaint_view(user, ref)
     journal(user, view, "complaint")
     settings = portal().settings
-    opds = [o for o in settings.opd if o.code != view.complaint["opd_code"]]
+    # Where a forward may go: every other OPD, as the form's options (markup made once).
+    targets = tuple(
+        (str(o.institution_id), f"{o.name} ({o.code})")
+        for o in settings.opd
+        if o.code != view.complaint["opd_code"]
+    )
     tracking = view.complaint["tracking_id"]
     return render_template(
         "complaint.html",
@@ -466,7 +471,7 @@ def complaint_page(ref: str) -> ResponseReturnValue:
         c=view.complaint,
         deadlines=deadline_rows(view.facts, portal().clock()),
         writable=may_write(user, view.complaint),
-        forward_targets=opds,
+        forward_options=options_html(targets, ""),
         tracking_url=settings.web.public_tracking_url(tracking) if tracking else None,
         export_url=url_for("complaints.complaint_export", ref=ref),
     )
