@@ -113,7 +113,7 @@ ROUTES = {
     "report-other-opd": Route("GET", lambda s: "/laporan/opd-DISDIK.html?opd=DISDIK",
                               {"admin": 200, "penghubung.dinkes": 404,
                                "penghubung.disdik": 200, "pemantau": 200}),
-    "outbox": Route("GET", lambda s: "/outbox", {"admin": 200}),
+    "outbox": Route("GET", lambda s: "/outbox", {"admin": 200, "operator": 200}),
     "outbox-retry": Route("POST", lambda s: f"/outbox/{outbox_id(s, s.open_ref)}/ulang",
                           {"admin": 302}, lambda s: {}),
     "notification-retry": Route(
@@ -328,7 +328,7 @@ def test_menu_shows_only_pages_the_role_may_open(
                   "/pengguna", "/kata-sandi"],
         "penghubung.dinkes": ["/", "/aduan", "/konflik", "/log", "/laporan/", "/kata-sandi"],
         "penghubung.disdik": ["/", "/aduan", "/konflik", "/log", "/laporan/", "/kata-sandi"],
-        "operator": ["/", "/aduan", "/pengaduan-baru", "/kata-sandi"],
+        "operator": ["/", "/aduan", "/pengaduan-baru", "/outbox", "/kata-sandi"],
         "pemantau": ["/", "/aduan", "/laporan/", "/kata-sandi"],
         MUST_CHANGE: ["/kata-sandi"],
     }  # fmt: skip

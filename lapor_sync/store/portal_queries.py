@@ -351,7 +351,7 @@ def home_counts(
             [stamp, *params, stamp, far, *params],
         ).fetchone()
         late, soon = int(row[0] or 0), int(row[1] or 0)
-    waiting = "('pending', 'sending', 'unknown', 'dead')"  # every state but 'done'
+    waiting = "(" + ", ".join(f"'{state}'" for state in OUTBOX_WAITING) + ")"  # all but done
     # CROSS JOIN keeps SQLite on the few open conflicts and waiting outbox rows, then their
     # tickets by key: with an OPD scope it would otherwise walk the OPD's every ticket
     # (measured: 5 ms of a liaison's home at 25,000 complaints per OPD).
@@ -399,19 +399,35 @@ def conflict_in_scope(db: sqlite_utils.Database, scope: Scope, conflict_id: int)
     return row is not None
 
 
+OUTBOX_WAITING: tuple[str, ...] = ("dead", "unknown", "pending", "sending")  # all but done
+
+
 def outbox_rows(
-    db: sqlite_utils.Database, states: Sequence[str], limit: int
+    db: sqlite_utils.Database,
+    scope: Scope,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    states: Sequence[str] = OUTBOX_WAITING,
 ) -> list[dict[str, Any]]:
-    """Outbox rows in ``states`` (admin view), newest first, with their ticket reference."""
+    """Outbox rows in ``states`` of the complaints ``scope`` may see, newest first (by id),
+    with their ticket's reference; ``before_id``: the keyset cursor (the last id shown).
+
+    The rows the home's "belum terkirim" tile counts (same states, same scope), one page
+    at a time: the page after the last row shown starts below its id, so a row is shown
+    once even while new ones arrive."""
+    scope_sql, params = scope.where()
     marks = ", ".join("?" * len(states))
+    cursor = "AND o.id < ? " if before_id is not None else ""
     return [
         dict(r)
         for r in read_rows(
             db,
             "SELECT o.id, o.kind, o.state, o.attempts, o.last_error, o.next_attempt_at, "
-            "o.updated_at, t.ref, t.opd_code FROM outbox o JOIN local_tickets t ON "
-            f"t.id = o.ticket_id WHERE o.state IN ({marks}) ORDER BY o.id DESC LIMIT ?",
-            [*states, limit],
+            "o.updated_at, t.ref, t.opd_code FROM outbox o CROSS JOIN local_tickets t ON "
+            f"t.id = o.ticket_id WHERE o.state IN ({marks}) AND {scope_sql} {cursor}"
+            "ORDER BY o.id DESC LIMIT ?",
+            [*states, *params, *([before_id] if before_id is not None else []), limit],
         )
     ]
 

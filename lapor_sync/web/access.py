@@ -7,7 +7,8 @@ Roles (issue 13):
 - liaison: only the OPDs on the account: their complaints, late and near-due, the
   reconciliation log, conflicts; writes follow-ups and forward requests.
 - operator (Call Center): the intake form, and what the province recorded (origin
-  'local') with its outbox state and Tracking ID.
+  'local') with its outbox state and Tracking ID, and the outbox page of those (without
+  sending anything again: that stays the admin's).
 - viewer (monitoring and evaluation): the figures and the report of every OPD, complaint
   list and pages without any personal data.
 - every role: its own password (``/kata-sandi``); an account that must change it (a
@@ -45,7 +46,8 @@ class Action(enum.StrEnum):
     CONFLICTS = "conflicts"  # see and decide conflicts
     LOG = "log"  # the reconciliation log
     REPORT = "report"  # the liaison report
-    OUTBOX = "outbox"  # see and retry dead rows
+    SENDING = "sending"  # see what has not reached SP4N-LAPOR! yet (the outbox page)
+    OUTBOX = "outbox"  # send dead outbox rows and failed notifications again
     USERS = "users"
     PASSWORD = "password"  # noqa: S105 (an action's name): change one's own password
 
@@ -59,6 +61,7 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.CONFLICTS: frozenset({Role.ADMIN, Role.LIAISON}),
     Action.LOG: frozenset({Role.ADMIN, Role.LIAISON}),
     Action.REPORT: frozenset({Role.ADMIN, Role.LIAISON, Role.VIEWER}),
+    Action.SENDING: frozenset({Role.ADMIN, Role.OPERATOR}),
     Action.OUTBOX: frozenset({Role.ADMIN}),
     Action.USERS: frozenset({Role.ADMIN}),
     Action.PASSWORD: frozenset(Role),

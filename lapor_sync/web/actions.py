@@ -8,7 +8,7 @@ complaint outside the account's scope is a 404, like a read.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
@@ -33,7 +33,7 @@ from lapor_sync.store.portal_queries import (
 )
 from lapor_sync.sync.outbox import retry_rows
 from lapor_sync.sync.reconcile import ConflictError, resolve_conflict
-from lapor_sync.web.access import Action, may_write, scope_of
+from lapor_sync.web.access import Action, allowed, may_write, scope_of
 from lapor_sync.web.auth import current_user, guard
 from lapor_sync.web.context import db, portal
 
@@ -178,18 +178,44 @@ def resolve(conflict_id: int) -> ResponseReturnValue:
     return redirect(url_for("actions.conflicts"))
 
 
+OUTBOX_PAGE = 100
+
+
 @bp.route("/outbox")
-@guard(Action.OUTBOX)
+@guard(Action.SENDING)
 def outbox() -> ResponseReturnValue:
-    rows = outbox_rows(db(), ("dead", "unknown", "pending", "sending"), 500)
-    # Notifications that did not arrive (or may not have): an admin sends one again here
-    # or with ``lapor-sync notify outbox --retry ID``, after checking the mail log.
-    notices = [
-        {**vars(n), "kind_label": notify_kind_label(n.kind)}
-        for state in ("dead", "unknown")
-        for n in notify_outbox.listing(db(), state=state, limit=100)
-    ]
-    return render_template("outbox.html", rows=rows, notices=notices, form=CsrfOnlyForm())
+    """What has not reached SP4N-LAPOR! yet, in the account's scope, 100 rows a page.
+
+    An admin sees every row, may send a dead one again and sees the notifications that
+    failed; an operator sees the rows of what the province recorded (the complaints its
+    home's tile counts), without either. ``sebelum``: the id of the last row shown."""
+    user = current_user()
+    assert user is not None
+    raw = request.args.get("sebelum", "")
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        abort(400)  # not a row id (SQLite's integers end below 10**19)
+    before = int(raw) if raw else None
+    found = outbox_rows(db(), scope_of(user), limit=OUTBOX_PAGE + 1, before_id=before)
+    rows, more = found[:OUTBOX_PAGE], len(found) > OUTBOX_PAGE
+    retries = allowed(user, Action.OUTBOX)
+    notices = []
+    if retries:
+        # Notifications that did not arrive (or may not have): an admin sends one again
+        # here or with ``lapor-sync notify outbox --retry ID``, after checking the mail log.
+        notices = [
+            {**vars(n), "kind_label": notify_kind_label(n.kind)}
+            for state in ("dead", "unknown")
+            for n in notify_outbox.listing(db(), state=state, limit=100)
+        ]
+    return render_template(
+        "outbox.html",
+        rows=rows,
+        next_url=url_for("actions.outbox", sebelum=rows[-1]["id"]) if more else None,
+        first_page=before is None,
+        retries=retries,
+        notices=notices,
+        form=CsrfOnlyForm(),
+    )
 
 
 @bp.route("/outbox/<int:row_id>/ulang", methods=["POST"])

@@ -58,7 +58,7 @@ ENDPOINT_ACTIONS: dict[str, Action] = {
     "actions.conflicts": Action.CONFLICTS,
     "pages.log": Action.LOG,
     "pages.report": Action.REPORT,
-    "actions.outbox": Action.OUTBOX,
+    "actions.outbox": Action.SENDING,
     "pages.users": Action.USERS,
 }
 
