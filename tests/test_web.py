@@ -4,6 +4,7 @@ security headers, the access journal and the personal-data rules."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -354,3 +355,27 @@ def test_csrf_token_of_a_session_passes_and_no_other_does(clocked: tuple[Flask, 
     assert client.get("/").status_code == 200  # still signed in
     assert client.post("/keluar", data={"csrf_token": fresh}).status_code == 302
     assert client.get("/").status_code == 302  # signed out
+
+
+def test_a_remembered_session_cookie_still_ages_out_and_a_forged_one_is_refused(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The portal remembers a cookie it has checked (web/app.KnownCookieSessions): a cookie
+    older than the session's life is refused all the same, and a cookie changed by one
+    character is never taken for the one remembered."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.7.0.3"  # not the address the throttle test locks
+    assert login(client, "admin") == 302
+    assert client.get("/").status_code == 200  # checked, then remembered
+    assert client.get("/").status_code == 200
+    cookie = client.get_cookie("lapor_portal")
+    assert cookie is not None
+    forged = app.test_client()
+    last = cookie.value[-1]
+    forged.set_cookie("lapor_portal", cookie.value[:-1] + ("A" if last != "A" else "B"))
+    assert forged.get("/").status_code == 302
+    life = app.permanent_session_lifetime.total_seconds()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + life + 60)
+    page = client.get("/")
+    assert page.status_code == 302 and "/masuk" in page.headers["Location"]
