@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -239,3 +241,66 @@ def test_the_list_says_which_tile_filter_is_on_and_keeps_it_when_refined(
     since = client.get("/aduan?baru_sejak=2026-11-01T08:00:00%2B07:00").text
     assert "Hanya yang baru tercatat sejak Minggu, 1 November 2026 pukul 08.00 WIB." in since
     assert client.get("/aduan").text.count('class="notice"') == 0
+
+
+@pytest.mark.parametrize(
+    ("opds", "channel"), [(None, None), (("DINKES",), None), (None, "telepon"), (("DISDIK",), None)]
+)
+def test_the_near_due_list_pages_through_exactly_the_near_due_complaints(
+    store: PortalStore, tmp_path: Path, opds: tuple[str, ...] | None, channel: str | None
+) -> None:
+    """Two rows a page, by the keyset cursor, with a scope or another filter beside it:
+    every complaint whose earliest open deadline falls from now to the horizon, each once,
+    newest first (the near-due tickets drive this query, store/portal_queries.py). On a
+    copy of the module's store where every complaint has one open stage: late, near due
+    or due after the horizon."""
+    from lapor_sync.store.portal_queries import ListFilter, Scope, complaint_list
+    from lapor_sync.web.pages import near_due_horizon
+
+    with create_app(store.settings, clock=store.now).app_context():
+        horizon = near_due_horizon(store.now())
+    now = store.now()
+    source = open_database(store.settings.store.path)
+    copy = tmp_path / "copy.db"
+    source.conn.backup(sqlite3.connect(copy))  # the copy's connection closes with it
+    source.close()
+    db = open_database(copy)
+    chosen = db.execute("SELECT id FROM local_tickets WHERE ref IS NOT NULL").fetchall()
+    with transaction(db):
+        # Every ticket's open stages met; then one stage each: late, near due (most), or
+        # due after the horizon, by turns.
+        db.execute("UPDATE deadlines SET met_at = ? WHERE met_at IS NULL", [to_db(now)])
+        upsert_deadlines(db, [
+            DeadlineRow(tid, "reply", to_db(now - timedelta(days=1)),
+                        to_db(now + timedelta(hours=(-3, 2, 5, 9, 30 * 24)[i % 5], minutes=i)),
+                        None, "test", to_db(now))
+            for i, (tid,) in enumerate(chosen)
+        ])  # fmt: skip
+    every = db.execute(
+        "SELECT t.ref, t.opd_code, t.channel, t.received_at, t.id, u.first_open_due "
+        "FROM local_tickets t JOIN ticket_due u ON u.ticket_id = t.id"
+    ).fetchall()
+    expected = [
+        ref
+        for ref, opd, chan, _, _, due in sorted(every, key=lambda r: (r[3], r[4]), reverse=True)
+        if now <= from_db(due) <= horizon
+        and (opds is None or opd in opds)
+        and (channel is None or chan == channel)
+    ]
+    shown: list[str] = []
+    after = None
+    while True:
+        rows, more = complaint_list(
+            db,
+            Scope(opds=opds),
+            ListFilter(near_due_by=horizon, channel=channel, after=after, limit=2),
+            now,
+        )
+        shown += [r["ref"] for r in rows]
+        assert len(shown) <= len(every), "the pages repeat rows"
+        if not more:
+            break
+        after = (rows[-1]["received_at"], rows[-1]["id"])
+    db.close()
+    assert shown == expected
+    assert len(expected) >= {(None, None): 20, (None, "telepon"): 2}.get((opds, channel), 1)

@@ -154,17 +154,35 @@ def complaint_list_query(
         if flt.late_only:
             cond.append("+d.due_at < :now")
         where.append(f"EXISTS (SELECT 1 FROM deadlines d WHERE {' AND '.join(cond)})")
+    near_due = flt.near_due_by is not None and not flt.search
     if flt.near_due_by is not None:
         # The complaint's earliest open deadline (ticket_due) is not past and falls by then.
-        where.append(
-            "EXISTS (SELECT 1 FROM ticket_due u WHERE u.ticket_id = t.id "
-            "AND u.first_open_due >= :now AND u.first_open_due <= :near_due_by)"
-        )
+        near = "u.first_open_due >= :now AND u.first_open_due <= :near_due_by"
+        if not near_due:  # a search drives the query (below): test its few rows
+            near = f"EXISTS (SELECT 1 FROM ticket_due u WHERE u.ticket_id = t.id AND {near})"
+        where.append(near)
         params["near_due_by"] = to_db(flt.near_due_by)
     if flt.created_after is not None:
         where.append("t.created_at > :created_after")
         params["created_after"] = flt.created_after
     source = _FROM
+    if flt.after is not None:
+        where.append("(t.received_at, t.id) < (:after_at, :after_id)")
+        params["after_at"], params["after_id"] = flt.after
+    if near_due:
+        # The near-due tickets (an index range of ticket_due: those due within the horizon,
+        # whatever their OPD) drive the query: the page's ids are chosen and sorted among
+        # them first, and only that page's rows get their columns. Tested per ticket in
+        # list order instead, a filter matching few of them walked every ticket in scope
+        # (50 ms at 100,000 when none matched); sorted with every column, the horizon's
+        # 1,500 rows took 4.5 ms.
+        source = (
+            "FROM (SELECT t.id FROM ticket_due u CROSS JOIN local_tickets t ON "
+            f"t.id = u.ticket_id WHERE {' AND '.join(where)} "
+            "ORDER BY t.received_at DESC, t.id DESC LIMIT :limit) AS page "
+            f"CROSS JOIN local_tickets t ON t.id = page.id {_JOINS}"
+        )
+        where = ["1"]
     if flt.search:
         # The search's few ids drive the query, and the scope and filters are checked on
         # those rows only. As ``t.id IN (...)`` beside an OPD scope or filter, SQLite walked
@@ -175,9 +193,6 @@ def complaint_list_query(
             f"FROM ({_SEARCH_IDS}) AS found CROSS JOIN local_tickets t ON t.id = found.id {_JOINS}"
         )
         params["search"] = flt.search.strip()
-    if flt.after is not None:
-        where.append("(t.received_at, t.id) < (:after_at, :after_id)")
-        params["after_at"], params["after_id"] = flt.after
     sql = (
         f"SELECT {_LIST_COLUMNS} {source} WHERE {' AND '.join(where)} "
         "ORDER BY t.received_at DESC, t.id DESC LIMIT :limit"
