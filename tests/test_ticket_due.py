@@ -21,7 +21,8 @@ from lapor_sync.store.deadlines import (
     rebuild_ticket_due,
     upsert_deadlines,
 )
-from lapor_sync.store.portal_queries import Scope, home_counts
+from lapor_sync.store.portal_queries import Scope
+from lapor_sync.store.portal_work import home_counts
 from lapor_sync.store.tickets import correct_ticket
 from lapor_sync.timeutil import WIB, to_db
 from lapor_sync.working_days import WorkingCalendar

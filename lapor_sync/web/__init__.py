@@ -8,7 +8,8 @@ store connection per thread), ``auth`` (sign in/out, sessions, throttling, the r
 guard), ``access`` (roles and personal-data rules: the one place that decides),
 ``pages`` (home, report, log, accounts), ``complaints`` (list, complaint page, exports),
 ``actions`` (follow-ups, forwards, conflicts, outbox), ``intake`` (the Call Center form),
-``serve`` (waitress). SQL reads are named queries in ``store.portal_queries``.
+``serve`` (waitress). SQL reads are named queries in ``store.portal_queries`` and
+``store.portal_work``.
 """
 
 from lapor_sync.web.app import WebError, create_app

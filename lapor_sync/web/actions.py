@@ -25,12 +25,8 @@ from lapor_sync.local.register import RegisterError, add_followup, add_forward
 from lapor_sync.logs import get_logger
 from lapor_sync.store import notify_outbox
 from lapor_sync.store.db import read_snapshot
-from lapor_sync.store.portal_queries import (
-    complaint_by_ref,
-    conflict_in_scope,
-    open_conflicts_in,
-    outbox_rows,
-)
+from lapor_sync.store.portal_queries import complaint_by_ref
+from lapor_sync.store.portal_work import conflict_in_scope, open_conflicts_in, outbox_rows
 from lapor_sync.sync.outbox import retry_rows
 from lapor_sync.sync.reconcile import ConflictError, resolve_conflict
 from lapor_sync.web.access import Action, allowed, may_write, scope_of

@@ -21,7 +21,8 @@ from lapor_sync.report.html.render import render_site
 from lapor_sync.report.log_view import LogFilter, log_rows, parse_since
 from lapor_sync.report.period import parse_period
 from lapor_sync.store.db import read_snapshot
-from lapor_sync.store.portal_queries import ListFilter, complaint_list, home_counts, work_list
+from lapor_sync.store.portal_queries import ListFilter, complaint_list
+from lapor_sync.store.portal_work import home_counts, work_list
 from lapor_sync.store.users import Role, list_users, record_home_seen
 from lapor_sync.timeutil import WIB, from_db, to_db
 from lapor_sync.web.access import Action, scope_of
