@@ -164,15 +164,34 @@ class Killed(Exception):
     pass
 
 
-def test_a_first_pass_killed_between_pages_resumes_after_the_last_page_done(
-    make_env: Any,
-) -> None:
-    world = SandboxWorld(seed=54)
-    seed_world(world, complaints=40)
+def adopted(make_env: Any, seed: int, complaints: int) -> Any:
+    """An env whose App pulled and adopted a seeded world, not reconciled yet."""
+    world = SandboxWorld(seed=seed)
+    seed_world(world, complaints=complaints)
     env = make_env(world)
     pull_account(env.app, PEMPROV)
     adopt_pulled(env.app)
-    db, settings = env.app.db, env.app.settings
+    return env
+
+
+def reconcile_pass(env: Any, clock: Any, **page: int) -> Any:
+    """One reconcile pass of the env's App, under its rules and status mapping."""
+    settings = env.app.settings
+    return reconcile(
+        env.app.db,
+        reconcile_rules(settings),
+        settings.state_for_status,
+        clock=clock,
+        mapping_key=status_map_key(settings),
+        **page,
+    )
+
+
+def test_a_first_pass_killed_between_pages_resumes_after_the_last_page_done(
+    make_env: Any,
+) -> None:
+    env = adopted(make_env, seed=54, complaints=40)
+    db = env.app.db
     linked = db.execute("SELECT count(*) FROM links").fetchone()[0]
     assert linked > 12
     calls = 0
@@ -185,14 +204,7 @@ def test_a_first_pass_killed_between_pages_resumes_after_the_last_page_done(
         return env.world_clock()
 
     def run(clock: Any) -> Any:
-        return reconcile(
-            db,
-            reconcile_rules(settings),
-            settings.state_for_status,
-            clock=clock,
-            mapping_key=status_map_key(settings),
-            page=4,
-        )
+        return reconcile_pass(env, clock, page=4)
 
     with pytest.raises(Killed):
         run(dies_on_the_third_page)
@@ -213,21 +225,11 @@ def test_a_first_pass_killed_between_pages_resumes_after_the_last_page_done(
 def test_a_quiet_pass_writes_nothing_and_a_stale_resume_point_is_still_cleared(
     make_env: Any,
 ) -> None:
-    world = SandboxWorld(seed=55)
-    seed_world(world, complaints=12)
-    env = make_env(world)
-    pull_account(env.app, PEMPROV)
-    adopt_pulled(env.app)
-    db, settings = env.app.db, env.app.settings
+    env = adopted(make_env, seed=55, complaints=12)
+    db = env.app.db
 
     def run() -> Any:
-        return reconcile(
-            db,
-            reconcile_rules(settings),
-            settings.state_for_status,
-            clock=env.world_clock,
-            mapping_key=status_map_key(settings),
-        )
+        return reconcile_pass(env, env.world_clock)
 
     assert run().checked > 0  # the first pass under these rules reads every ticket
     before, changes = store_text(env), db.conn.total_changes

@@ -15,7 +15,7 @@ from lapor_sync.store.access_journal import list_access
 from lapor_sync.store.db import open_database
 from lapor_sync.store.portal_queries import ListFilter, Scope, complaint_list_query
 from lapor_sync.web import create_app
-from lapor_sync.web.complaints import list_cards, options_html, with_query
+from lapor_sync.web.list_markup import list_cards, options_html, with_query
 from tests.portal_support import (
     ANON_NAME,
     ANON_PHONE,
@@ -336,7 +336,7 @@ def test_a_search_reads_only_what_it_found(store: PortalStore) -> None:
 
 
 def test_list_cards_escape_every_field() -> None:
-    """The cards are made in Python (``web.complaints.list_cards``), not by Jinja's
+    """The cards are made in Python (``web.list_markup.list_cards``), not by Jinja's
     autoescape: a title, reference, OPD or Tracking ID holding markup is printed as text,
     and a reference that is not a plain path segment is quoted in the link."""
     row = {
