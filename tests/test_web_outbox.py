@@ -55,6 +55,19 @@ def expected_rows(store: PortalStore, local_only: bool) -> list[tuple[int, str]]
     return [(int(i), str(r)) for i, r in rows]
 
 
+def first_page(client: FlaskClient) -> tuple[str, list[tuple[int, str]]]:
+    """The outbox page as ``client`` sees it, and its rows (id, reference)."""
+    page = client.get("/outbox").text
+    return page, [(int(i), ref) for _, i, ref in ROW_RE.findall(page)]
+
+
+def tile_count(client: FlaskClient) -> int:
+    """What the home's "belum terkirim" tile says."""
+    found = TILE_RE.search(client.get("/").text)
+    assert found, "no outbox tile on the home"
+    return int(found.group(1))
+
+
 def all_pages(client: FlaskClient) -> list[tuple[int, str]]:
     """Every row shown, following "Halaman berikutnya" to the last page."""
     shown: list[tuple[int, str]] = []
@@ -71,25 +84,21 @@ def all_pages(client: FlaskClient) -> list[tuple[int, str]]:
 def test_the_operator_sees_what_the_province_recorded_and_sends_nothing_again(
     store: PortalStore, clients: dict[str, FlaskClient]
 ) -> None:
-    page = clients["operator"].get("/outbox").text
-    rows = [(int(i), ref) for _, i, ref in ROW_RE.findall(page)]
+    page, rows = first_page(clients["operator"])
     assert rows == expected_rows(store, local_only=True)
     assert store.disdik_ref in {ref for _, ref in rows}  # its dead row is shown ...
     assert "Kirim ulang" not in page and 'id="notifikasi"' not in page  # ... not resent
-    home = clients["operator"].get("/").text
-    assert int(TILE_RE.search(home).group(1)) == len(rows)  # type: ignore[union-attr]
+    assert tile_count(clients["operator"]) == len(rows)
 
 
 def test_the_admin_sees_every_row_and_may_send_a_dead_one_again(
     store: PortalStore, clients: dict[str, FlaskClient]
 ) -> None:
-    page = clients["admin"].get("/outbox").text
-    rows = [(int(i), ref) for _, i, ref in ROW_RE.findall(page)]
+    page, rows = first_page(clients["admin"])
     assert rows == expected_rows(store, local_only=False)
     assert len(rows) > len(expected_rows(store, local_only=True))  # the follow-up's too
     assert page.count("Kirim ulang") >= 1 and 'id="notifikasi"' in page
-    home = clients["admin"].get("/").text
-    assert int(TILE_RE.search(home).group(1)) == len(rows)  # type: ignore[union-attr]
+    assert tile_count(clients["admin"]) == len(rows)
 
 
 @pytest.mark.parametrize("role,local_only", [("admin", False), ("operator", True)])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, g, render_template, request, session, url_for
@@ -174,9 +174,7 @@ def _hooks(app: Flask) -> None:
     def _remember_csrf_token(response: Response) -> Response:
         raw, signed = session.get("csrf_token"), g.get("csrf_token")
         if isinstance(raw, str) and isinstance(signed, str) and raw not in signed_tokens:
-            if len(signed_tokens) >= 4096:  # bounded: sessions come and go
-                signed_tokens.clear()
-            signed_tokens[raw] = signed
+            remember(signed_tokens, raw, signed)
         return response
 
     @app.after_request
@@ -191,6 +189,20 @@ def _hooks(app: Flask) -> None:
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+SESSION_MEMO_MAX = 4096
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def remember(memo: dict[_K, _V], key: _K, value: _V) -> None:
+    """Keep ``value`` for ``key`` in one of the portal's per-session memos (the signed CSRF
+    token, a verified cookie). Bounded: sessions come and go, so a full memo starts over
+    (what it held is only recomputed, never wrong)."""
+    if len(memo) >= SESSION_MEMO_MAX:
+        memo.clear()
+    memo[key] = value
 
 
 class KnownCookieSessions(SecureCookieSessionInterface):
@@ -227,9 +239,7 @@ class KnownCookieSessions(SecureCookieSessionInterface):
         if isinstance(data, dict) and all(
             isinstance(v, str | int | bool | None) for v in data.values()
         ):
-            if len(self._known) >= 4096:  # bounded: sessions come and go
-                self._known.clear()
-            self._known[cookie] = (dict(data), int(signed.timestamp()))
+            remember(self._known, cookie, (dict(data), int(signed.timestamp())))
         return self.session_class(data)
 
 
